@@ -1,0 +1,51 @@
+//! Subcommands, one module per domain crate. Each module owns its clap types and its `run`
+//! functions; this module holds what they share: exit codes and output helpers.
+
+use std::process::ExitCode;
+
+pub(crate) mod bank;
+pub(crate) mod paper;
+pub(crate) mod proctors;
+
+/// The exit codes of CONTRACT section 2, for every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// 0: success.
+    Success,
+    /// 1: the input is invalid, or the request cannot be met.
+    Invalid,
+    /// 2: usage or I/O error.
+    UsageOrIo,
+    /// 3: infeasible (assembly or proctor assignment cannot satisfy the rules).
+    Infeasible,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(match exit {
+            Exit::Success => 0,
+            Exit::Invalid => 1,
+            Exit::UsageOrIo => 2,
+            Exit::Infeasible => 3,
+        })
+    }
+}
+
+/// Prints one JSON document on stdout, as `--json` promises: exactly one document, nothing else.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    print_stdout(&text);
+    Ok(())
+}
+
+/// Writes a line to stdout. The binary is the one place allowed to print.
+#[allow(clippy::print_stdout)]
+pub(crate) fn print_stdout(text: &str) {
+    println!("{text}");
+}
+
+/// Writes a line to stderr.
+#[allow(clippy::print_stderr)]
+pub(crate) fn print_stderr(text: &str) {
+    eprintln!("{text}");
+}
