@@ -35,7 +35,7 @@ enum Command {
     Proctors(cli::proctors::ProctorsCommand),
     /// Allocate a sitting's candidates to rooms and seats.
     #[command(subcommand)]
-    Seating(cli::proctors::SeatingCommand),
+    Seating(cli::seating::SeatingCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Command::Blueprint(command) => cli::paper::run_blueprint(command),
         Command::Paper(command) => cli::paper::run(command),
         Command::Proctors(command) => cli::proctors::run(command),
-        Command::Seating(command) => cli::proctors::run_seating(command),
+        Command::Seating(command) => cli::seating::run(command),
     };
     match outcome {
         Ok(exit) => exit.into(),

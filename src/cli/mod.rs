@@ -6,6 +6,7 @@ use std::process::ExitCode;
 pub(crate) mod bank;
 pub(crate) mod paper;
 pub(crate) mod proctors;
+pub(crate) mod seating;
 
 /// The exit codes of CONTRACT section 2, for every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

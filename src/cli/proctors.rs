@@ -1,4 +1,4 @@
-//! `xcert proctors ...` and `xcert seating ...` (owned by the proctor work; placeholder).
+//! `xcert proctors ...` (owned by the proctor work; placeholder).
 
 use clap::Subcommand;
 
@@ -10,16 +10,6 @@ pub(crate) enum ProctorsCommand {
     Assign,
 }
 
-#[derive(Debug, Subcommand)]
-pub(crate) enum SeatingCommand {
-    /// Plan seating (placeholder).
-    Plan,
-}
-
 pub(crate) fn run(_command: ProctorsCommand) -> anyhow::Result<Exit> {
-    anyhow::bail!("not built yet")
-}
-
-pub(crate) fn run_seating(_command: SeatingCommand) -> anyhow::Result<Exit> {
     anyhow::bail!("not built yet")
 }
