@@ -1,0 +1,1 @@
+//! Seating plans (built by the seating work; placeholder).
