@@ -1,0 +1,315 @@
+//! Drawing one paper: the hot path. See the crate docs for the algorithm and the
+//! distribution it produces.
+
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+
+use crate::plan::Plan;
+use crate::rng::{below, shuffle};
+use crate::{AssemblyError, Seed};
+
+/// Whole-paper attempts before a draw gives up.
+pub const MAX_ATTEMPTS: u32 = 16;
+/// Rejection tries for one slot before falling back to listing the cell's eligible items.
+const REJECTION_TRIES: u32 = 16;
+/// Marks an item that a sitting's exposure cap has taken out of use.
+const EXHAUSTED: u32 = u32::MAX;
+
+/// One item of a paper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaperItem {
+    item: u32,
+    section: u16,
+    points: u32,
+    option_start: u32,
+    option_len: u8,
+}
+
+impl PaperItem {
+    /// Pool index of the item.
+    pub const fn item(&self) -> u32 {
+        self.item
+    }
+    /// Index of the blueprint section.
+    pub const fn section(&self) -> u16 {
+        self.section
+    }
+    /// Points, hundredths.
+    pub const fn points(&self) -> u32 {
+        self.points
+    }
+}
+
+/// A candidate's paper: items in order, each with its option order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Paper {
+    items: Vec<PaperItem>,
+    option_orders: Vec<u8>,
+    expected_score: f64,
+    mean_difficulty: f64,
+    total_points: u32,
+    attempts: u32,
+    repair_swaps: u32,
+}
+
+impl Paper {
+    /// Items in paper order.
+    pub fn items(&self) -> &[PaperItem] {
+        &self.items
+    }
+    /// The option order of an item of this paper, as indices into the item's options.
+    pub fn option_order(&self, item: &PaperItem) -> &[u8] {
+        let start = item.option_start as usize;
+        &self.option_orders[start..start + usize::from(item.option_len)]
+    }
+    /// Sum of points x p-value.
+    pub const fn expected_score(&self) -> f64 {
+        self.expected_score
+    }
+    /// Mean p-value of the items.
+    pub const fn mean_difficulty(&self) -> f64 {
+        self.mean_difficulty
+    }
+    /// Total points, hundredths.
+    pub const fn total_points(&self) -> u32 {
+        self.total_points
+    }
+    /// Whole-paper attempts used (1 unless a draw had to start over).
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    /// Fairness swaps made in the successful attempt (0 = a plain uniform draw).
+    pub const fn repair_swaps(&self) -> u32 {
+        self.repair_swaps
+    }
+}
+
+/// Reusable scratch state for drawing papers from one plan. Holding it across draws avoids
+/// allocation in the hot path; in a sitting it also carries which items the exposure cap
+/// has taken out of use.
+#[derive(Debug, Clone)]
+pub struct Drawer {
+    /// Per pool item: `generation` when in the current paper, `EXHAUSTED` when capped,
+    /// anything lower otherwise.
+    state: Vec<u32>,
+    generation: u32,
+    chosen: Vec<u32>,
+    scratch: Vec<u32>,
+    order: Vec<u32>,
+}
+
+impl Drawer {
+    /// Scratch space for `plan`.
+    pub fn new(plan: &Plan<'_>) -> Drawer {
+        Drawer {
+            state: vec![0; plan.pool.items().len()],
+            generation: 0,
+            chosen: vec![0; plan.slots()],
+            scratch: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// Takes an item out of use for every later paper (the sitting's exposure cap).
+    pub(crate) fn exhaust(&mut self, item: u32) {
+        self.state[item as usize] = EXHAUSTED;
+    }
+
+    fn begin(&mut self) {
+        if self.generation >= EXHAUSTED - 2 {
+            for state in &mut self.state {
+                if *state != EXHAUSTED {
+                    *state = 0;
+                }
+            }
+            self.generation = 0;
+        }
+        self.generation += 1;
+    }
+
+    #[inline]
+    fn eligible(&self, plan: &Plan<'_>, candidate: u32) -> bool {
+        self.state[candidate as usize] < self.generation
+            && plan
+                .enemies(candidate)
+                .iter()
+                .all(|&enemy| self.state[enemy as usize] != self.generation)
+    }
+
+    /// Draws every slot uniformly from its cell among the items still eligible. Returns the
+    /// fairness sum, or the index of a cell that ran out of eligible items.
+    fn select(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng) -> Result<f64, usize> {
+        let mut sum = 0.0;
+        for (slot, &cell_index) in plan.slot_cell.iter().enumerate() {
+            let cell = &plan.cells[usize::from(cell_index)];
+            let members = plan.cell_members(cell);
+            if members.is_empty() {
+                return Err(usize::from(cell_index));
+            }
+            let mut found = None;
+            for _ in 0..REJECTION_TRIES {
+                let candidate = members[below(rng, cell.len()) as usize];
+                if self.eligible(plan, candidate) {
+                    found = Some(candidate);
+                    break;
+                }
+            }
+            let candidate = match found {
+                Some(candidate) => candidate,
+                None => {
+                    let mut scratch = std::mem::take(&mut self.scratch);
+                    scratch.clear();
+                    scratch.extend(members.iter().copied().filter(|&c| self.eligible(plan, c)));
+                    let picked = if scratch.is_empty() {
+                        None
+                    } else {
+                        Some(scratch[below(rng, scratch.len() as u32) as usize])
+                    };
+                    self.scratch = scratch;
+                    picked.ok_or(usize::from(cell_index))?
+                }
+            };
+            self.state[candidate as usize] = self.generation;
+            self.chosen[slot] = candidate;
+            sum += cell.weight * plan.p[candidate as usize];
+        }
+        Ok(sum)
+    }
+
+    /// Greedy seeded swaps within cells until the fairness sum is within tolerance. Returns
+    /// the final distance from the target and the number of swaps made.
+    fn repair(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng, sum: f64) -> (f64, u32) {
+        let mut distance = sum - plan.target_sum;
+        let slots = plan.slots() as u32;
+        let max_steps = 64 + 16 * slots;
+        let mut swaps = 0;
+        for _ in 0..max_steps {
+            if distance.abs() <= plan.tolerance_sum {
+                break;
+            }
+            let slot = below(rng, slots) as usize;
+            let cell = &plan.cells[usize::from(plan.slot_cell[slot])];
+            let members = plan.cell_members(cell);
+            let candidate = members[below(rng, cell.len()) as usize];
+            if self.state[candidate as usize] >= self.generation {
+                continue;
+            }
+            let old = self.chosen[slot];
+            let delta = cell.weight * (plan.p[candidate as usize] - plan.p[old as usize]);
+            if (distance + delta).abs() >= distance.abs() {
+                continue;
+            }
+            let conflict = plan
+                .enemies(candidate)
+                .iter()
+                .any(|&enemy| enemy != old && self.state[enemy as usize] == self.generation);
+            if conflict {
+                continue;
+            }
+            self.state[old as usize] = 0;
+            self.state[candidate as usize] = self.generation;
+            self.chosen[slot] = candidate;
+            distance += delta;
+            swaps += 1;
+        }
+        (distance, swaps)
+    }
+
+    /// Draws the paper for `seed` into `paper` (reusing its allocations).
+    pub fn draw_into(
+        &mut self,
+        plan: &Plan<'_>,
+        seed: &Seed,
+        paper: &mut Paper,
+    ) -> Result<(), AssemblyError> {
+        let mut rng = ChaCha20Rng::from_seed(*seed.as_bytes());
+        let mut closest = f64::INFINITY;
+        let mut short_cell = None;
+        for attempt in 1..=MAX_ATTEMPTS {
+            self.begin();
+            let sum = match self.select(plan, &mut rng) {
+                Ok(sum) => sum,
+                Err(cell) => {
+                    short_cell = Some(cell);
+                    continue;
+                }
+            };
+            let (distance, swaps) = self.repair(plan, &mut rng, sum);
+            if distance.abs() <= plan.tolerance_sum {
+                self.finish(plan, &mut rng, paper);
+                paper.attempts = attempt;
+                paper.repair_swaps = swaps;
+                return Ok(());
+            }
+            closest = closest.min(distance.abs());
+        }
+        let message = match short_cell {
+            Some(cell) if !closest.is_finite() => format!(
+                "{} ({}) ran out of eligible items in all {MAX_ATTEMPTS} attempts (enemies or the exposure cap leave too few)",
+                plan.rule_name(cell),
+                plan.rule_of(cell).describe()
+            ),
+            _ => format!(
+                "the fairness target {:.4} ± {:.4} was not reached in {MAX_ATTEMPTS} attempts (closest miss {:.4} beyond it)",
+                plan.fairness_target(),
+                plan.fairness_tolerance(),
+                plan.in_measure(closest - plan.tolerance_sum)
+            ),
+        };
+        Err(AssemblyError::DrawFailed(message))
+    }
+
+    /// Puts the chosen items in paper order and draws option orders.
+    fn finish(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng, paper: &mut Paper) {
+        paper.items.clear();
+        paper.option_orders.clear();
+        let mut points_total = 0u32;
+        let mut expected = 0.0;
+        let mut p_total = 0.0;
+        for (section_index, section) in plan.sections.iter().enumerate() {
+            self.order.clear();
+            self.order.extend(section.start..section.end);
+            if section.shuffle_items {
+                shuffle(rng, &mut self.order);
+            } else {
+                let chosen = &self.chosen;
+                let slot_cell = &plan.slot_cell;
+                self.order.sort_unstable_by_key(|&slot| {
+                    (slot_cell[slot as usize], chosen[slot as usize])
+                });
+            }
+            for &slot in &self.order {
+                let item = self.chosen[slot as usize];
+                let cell = &plan.cells[usize::from(plan.slot_cell[slot as usize])];
+                let option_len = plan.option_count[item as usize];
+                let option_start = paper.option_orders.len() as u32;
+                paper.option_orders.extend(0..option_len);
+                if section.shuffle_options && plan.item_shuffle[item as usize] {
+                    shuffle(rng, &mut paper.option_orders[option_start as usize..]);
+                }
+                paper.items.push(PaperItem {
+                    item,
+                    section: section_index as u16,
+                    points: cell.points,
+                    option_start,
+                    option_len,
+                });
+                points_total += cell.points;
+                let p = plan.p[item as usize];
+                expected += f64::from(cell.points) / 100.0 * p;
+                p_total += p;
+            }
+        }
+        paper.total_points = points_total;
+        paper.expected_score = expected;
+        paper.mean_difficulty = p_total / paper.items.len().max(1) as f64;
+    }
+}
+
+/// Draws the paper for `seed`: deterministic in (pool, blueprint, seed).
+pub fn draw(plan: &Plan<'_>, seed: &Seed) -> Result<Paper, AssemblyError> {
+    let mut drawer = Drawer::new(plan);
+    let mut paper = Paper::default();
+    drawer.draw_into(plan, seed, &mut paper)?;
+    Ok(paper)
+}

@@ -1,0 +1,319 @@
+//! A blueprint compiled against a pool: every rule's cell of qualifying items, the points and
+//! fairness weight of each slot, the fairness target. Built once, then used for every draw.
+
+use crate::AssemblyError;
+use crate::blueprint::{
+    Blueprint, BlueprintDiagnostic, FairnessMeasure, format_points, glob_matches,
+};
+use crate::pool::{ItemType, Pool};
+
+/// One rule's cell.
+#[derive(Debug, Clone)]
+pub(crate) struct Cell {
+    pub(crate) section: u16,
+    /// Index of the rule within its section (0-based).
+    pub(crate) rule_in_section: u16,
+    pub(crate) count: u32,
+    /// Points per item in this rule, hundredths.
+    pub(crate) points: u32,
+    /// Fairness weight per unit of p-value: points for expected score, 1 for mean difficulty.
+    pub(crate) weight: f64,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+impl Cell {
+    pub(crate) const fn len(&self) -> u32 {
+        self.end - self.start
+    }
+}
+
+/// Where a section's slots are in the slot list.
+#[derive(Debug, Clone)]
+pub(crate) struct SectionSlots {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) shuffle_items: bool,
+    pub(crate) shuffle_options: bool,
+}
+
+/// A blueprint compiled against a pool.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    pub(crate) pool: &'a Pool,
+    pub(crate) blueprint: &'a Blueprint,
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) cell_items: Vec<u32>,
+    /// Rule (cell) index of each slot; slots are grouped by section, in rule order.
+    pub(crate) slot_cell: Vec<u16>,
+    pub(crate) sections: Vec<SectionSlots>,
+    pub(crate) p: Vec<f64>,
+    pub(crate) enemy_start: Vec<u32>,
+    pub(crate) enemy_list: Vec<u32>,
+    pub(crate) option_count: Vec<u8>,
+    pub(crate) item_shuffle: Vec<bool>,
+    /// Target of the fairness sum (sum of weight x p over slots).
+    pub(crate) target_sum: f64,
+    /// Allowed absolute deviation of the fairness sum.
+    pub(crate) tolerance_sum: f64,
+    /// Mean of the fairness sum under unconstrained in-cell sampling.
+    pub(crate) analytic_mean_sum: f64,
+}
+
+impl<'a> Plan<'a> {
+    /// Compiles `blueprint` against `pool`. Names the bank lacks (a knowledge point pattern
+    /// matching none, a type with no item) and cells whose items differ in points without a
+    /// section override are blueprint errors; counts that cannot be met are not checked here
+    /// but by [`Plan::feasibility`].
+    pub fn new(pool: &'a Pool, blueprint: &'a Blueprint) -> Result<Plan<'a>, AssemblyError> {
+        let mut diagnostics = Vec::new();
+        let mut cells = Vec::new();
+        let mut cell_items = Vec::new();
+        let mut slot_cell = Vec::new();
+        let mut sections = Vec::new();
+        let measure = blueprint.fairness().measure;
+        let mut total_points: u64 = 0;
+        for (section_index, section) in blueprint.sections().iter().enumerate() {
+            let section_start = slot_cell.len() as u32;
+            for (rule_index, rule) in section.rules.iter().enumerate() {
+                let context = format!("section `{}`, rule {}", section.id, rule_index + 1);
+                let mut problem = |message: String| {
+                    diagnostics.push(BlueprintDiagnostic {
+                        line: Some(rule.line),
+                        column: None,
+                        context: context.clone(),
+                        message,
+                    });
+                };
+                let kp_mask: Option<Vec<bool>> = rule.knowledge_point.as_ref().map(|pattern| {
+                    pool.knowledge_points()
+                        .iter()
+                        .map(|kp| glob_matches(pattern, kp))
+                        .collect()
+                });
+                if let (Some(mask), Some(pattern)) = (&kp_mask, &rule.knowledge_point) {
+                    if pool.knowledge_points().is_empty() {
+                        problem(format!(
+                            "knowledge point `{pattern}` is named but the bank declares no knowledge points"
+                        ));
+                    } else if !mask.iter().any(|&hit| hit) {
+                        problem(format!(
+                            "knowledge point `{pattern}` matches none of the bank's knowledge points"
+                        ));
+                    }
+                }
+                if let Some(kind) = rule.item_type {
+                    if !pool.items().iter().any(|item| item.item_type() == kind) {
+                        problem(format!("the bank has no item of type `{}`", kind.as_str()));
+                    }
+                }
+                let start = cell_items.len() as u32;
+                for (index, item) in pool.items().iter().enumerate() {
+                    let kp_ok = match (&kp_mask, item.knowledge_point()) {
+                        (None, _) => true,
+                        (Some(mask), Some(kp)) => mask[kp as usize],
+                        (Some(_), None) => false,
+                    };
+                    let qualifies = kp_ok
+                        && rule.item_type.is_none_or(|kind| kind == item.item_type())
+                        && rule
+                            .difficulty
+                            .as_ref()
+                            .is_none_or(|range| range.contains(item.difficulty()))
+                        && rule
+                            .item_points
+                            .is_none_or(|points| points == item.points());
+                    if qualifies {
+                        cell_items.push(index as u32);
+                    }
+                }
+                let end = cell_items.len() as u32;
+                let points = match section.points.or(rule.item_points) {
+                    Some(points) => points,
+                    None => {
+                        let mut values: Vec<u32> = cell_items[start as usize..end as usize]
+                            .iter()
+                            .map(|&index| pool.items()[index as usize].points())
+                            .collect();
+                        values.sort_unstable();
+                        values.dedup();
+                        if values.len() > 1 {
+                            problem(format!(
+                                "the qualifying items are worth different points ({}); set `points` on the section or `item_points` on the rule so every paper has the same total",
+                                values
+                                    .iter()
+                                    .map(|&v| format_points(v))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ));
+                        }
+                        values.first().copied().unwrap_or(0)
+                    }
+                };
+                total_points += u64::from(points) * u64::from(rule.count);
+                let weight = match measure {
+                    FairnessMeasure::ExpectedScore => f64::from(points) / 100.0,
+                    FairnessMeasure::MeanDifficulty => 1.0,
+                };
+                let cell_index = cells.len();
+                if cell_index >= usize::from(u16::MAX) {
+                    problem("too many rules (at most 65535)".to_owned());
+                }
+                cells.push(Cell {
+                    section: section_index as u16,
+                    rule_in_section: rule_index as u16,
+                    count: rule.count,
+                    points,
+                    weight,
+                    start,
+                    end,
+                });
+                for _ in 0..rule.count {
+                    slot_cell.push(cell_index as u16);
+                }
+            }
+            sections.push(SectionSlots {
+                start: section_start,
+                end: slot_cell.len() as u32,
+                shuffle_items: section.shuffle_items,
+                shuffle_options: section.shuffle_options,
+            });
+        }
+        let all_cells_known = cells.iter().all(|cell| cell.points > 0);
+        if diagnostics.is_empty()
+            && all_cells_known
+            && total_points != u64::from(blueprint.total_points())
+        {
+            diagnostics.push(BlueprintDiagnostic {
+                line: None,
+                column: None,
+                context: "total_points".to_owned(),
+                message: format!(
+                    "with this bank's item points the sections add up to {} points, not {}",
+                    format_points(total_points as u32),
+                    format_points(blueprint.total_points())
+                ),
+            });
+        }
+        if !diagnostics.is_empty() {
+            return Err(AssemblyError::InvalidBlueprint(diagnostics));
+        }
+
+        let items = pool.items();
+        let p: Vec<f64> = items.iter().map(|item| item.difficulty()).collect();
+        let mut enemy_start = Vec::with_capacity(items.len() + 1);
+        let mut enemy_list = Vec::new();
+        for item in items {
+            enemy_start.push(enemy_list.len() as u32);
+            enemy_list.extend_from_slice(item.enemies());
+        }
+        enemy_start.push(enemy_list.len() as u32);
+        let option_count = items
+            .iter()
+            .map(|item| item.options().len() as u8)
+            .collect();
+        let item_shuffle = items
+            .iter()
+            .map(|item| {
+                item.shuffle_options()
+                    && matches!(item.item_type(), ItemType::Single | ItemType::Multiple)
+            })
+            .collect();
+
+        let analytic_mean_sum: f64 = cells
+            .iter()
+            .map(|cell| {
+                let members = &cell_items[cell.start as usize..cell.end as usize];
+                if members.is_empty() {
+                    return 0.0;
+                }
+                let mean =
+                    members.iter().map(|&i| p[i as usize]).sum::<f64>() / members.len() as f64;
+                f64::from(cell.count) * cell.weight * mean
+            })
+            .sum();
+        let fairness = blueprint.fairness();
+        let slots = slot_cell.len() as f64;
+        let target_sum = match (fairness.target, measure) {
+            (Some(target), FairnessMeasure::ExpectedScore) => target,
+            (Some(target), FairnessMeasure::MeanDifficulty) => target * slots,
+            (None, _) => analytic_mean_sum,
+        };
+        Ok(Plan {
+            pool,
+            blueprint,
+            cells,
+            cell_items,
+            slot_cell,
+            sections,
+            p,
+            enemy_start,
+            enemy_list,
+            option_count,
+            item_shuffle,
+            target_sum,
+            tolerance_sum: fairness.tolerance * target_sum,
+            analytic_mean_sum,
+        })
+    }
+
+    /// The pool.
+    pub const fn pool(&self) -> &'a Pool {
+        self.pool
+    }
+
+    /// The blueprint.
+    pub const fn blueprint(&self) -> &'a Blueprint {
+        self.blueprint
+    }
+
+    /// Items per paper.
+    pub fn slots(&self) -> usize {
+        self.slot_cell.len()
+    }
+
+    /// The fairness target in the blueprint's measure (points, or mean p-value).
+    pub fn fairness_target(&self) -> f64 {
+        self.in_measure(self.target_sum)
+    }
+
+    /// The allowed deviation from the target, in the same unit.
+    pub fn fairness_tolerance(&self) -> f64 {
+        self.in_measure(self.tolerance_sum)
+    }
+
+    /// Converts a fairness sum to the blueprint's measure.
+    pub(crate) fn in_measure(&self, sum: f64) -> f64 {
+        match self.blueprint.fairness().measure {
+            FairnessMeasure::ExpectedScore => sum,
+            FairnessMeasure::MeanDifficulty => sum / self.slot_cell.len().max(1) as f64,
+        }
+    }
+
+    pub(crate) fn cell_members(&self, cell: &Cell) -> &[u32] {
+        &self.cell_items[cell.start as usize..cell.end as usize]
+    }
+
+    #[inline]
+    pub(crate) fn enemies(&self, item: u32) -> &[u32] {
+        let start = self.enemy_start[item as usize] as usize;
+        let end = self.enemy_start[item as usize + 1] as usize;
+        &self.enemy_list[start..end]
+    }
+
+    /// Section id and 1-based rule number of a cell, for messages.
+    pub(crate) fn rule_name(&self, cell_index: usize) -> String {
+        let cell = &self.cells[cell_index];
+        let section = &self.blueprint.sections()[cell.section as usize];
+        format!(
+            "section `{}`, rule {}",
+            section.id,
+            cell.rule_in_section + 1
+        )
+    }
+
+    pub(crate) fn rule_of(&self, cell_index: usize) -> &'a crate::blueprint::Rule {
+        let cell = &self.cells[cell_index];
+        &self.blueprint.sections()[cell.section as usize].rules[cell.rule_in_section as usize]
+    }
+}
