@@ -1,0 +1,178 @@
+//! The one error type of the HTTP layer and the contract's error shape
+//! `{"error": {"code": "...", "message": "..."}}`.
+//!
+//! Internal errors (database, hashing, anything a client cannot act on) are answered with a
+//! generic message; their text travels to the logging middleware in a response extension and
+//! is logged there exactly once, never sent to the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::storage::StorageError;
+
+/// Every way a request can fail, one variant per outcome the client sees.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the body is not JSON, or a value is not acceptable as a whole request.
+    #[error("{message}")]
+    BadRequest {
+        /// Machine-readable code.
+        code: &'static str,
+        /// What to fix.
+        message: String,
+    },
+    /// 422: a field has a value the domain does not accept.
+    #[error("{0}")]
+    Invalid(String),
+    /// 401 `unauthenticated`: no token, a bad token, or an expired or revoked session.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// 401 `invalid_credentials`: login with a wrong username or password.
+    #[error("the username or password is wrong")]
+    InvalidCredentials,
+    /// 403 `forbidden`: the caller's role may not do this.
+    #[error("your role may not do this")]
+    Forbidden,
+    /// 404 `not_found`: no such object, or not one the caller may see.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409 `conflict`: a unique key is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422 `invalid_body`: the JSON has wrong types, missing or unknown fields.
+    #[error("{0}")]
+    InvalidBody(String),
+    /// 413 `payload_too_large`.
+    #[error("the request body is larger than the server accepts")]
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`.
+    #[error("send the body as JSON with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// 429 `too_many_requests`.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyRequests {
+        /// Seconds until the next attempt is allowed.
+        retry_after_secs: u64,
+    },
+    /// 503 `not_ready`: a dependency (the database) is unreachable.
+    #[error("the database is unreachable")]
+    NotReady(String),
+    /// 500 `internal`: logged with its text, answered without it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The text of an internal error, carried from [`AppError::into_response`] to the logging
+/// middleware so it is logged once, with the request's method and path.
+#[derive(Debug, Clone)]
+pub(crate) struct InternalErrorText(pub(crate) String);
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+            AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
+            AppError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// The contract's error body.
+pub(crate) fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let (message, internal) = match &self {
+            AppError::Internal(text) => (
+                "internal error; the server log has the details".to_owned(),
+                Some(text.clone()),
+            ),
+            AppError::NotReady(text) => (self.to_string(), Some(text.clone())),
+            _ => (self.to_string(), None),
+        };
+        let mut response = error_body(status, code, &message);
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        if let Some(text) = internal {
+            response.extensions_mut().insert(InternalErrorText(text));
+        }
+        response
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Duplicate(what) => AppError::Conflict(format!("a {what} already exists")),
+            StorageError::MissingReference(what) => AppError::NotFound(what),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Gives bodiless error responses (unmatched routes, wrong methods, timeouts, limits applied
+/// outside our extractor) the contract's error shape, so clients parse one shape everywhere.
+pub(crate) async fn shape_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not accept that method",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "the request took too long and was abandoned",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "unsupported content type")
+        }
+        _ if status.is_client_error() => ("bad_request", "the request cannot be processed"),
+        _ => ("internal", "internal error; the server log has the details"),
+    };
+    let mut shaped = error_body(status, code, message);
+    for name in [header::RETRY_AFTER, header::ALLOW] {
+        if let Some(value) = response.headers().get(&name) {
+            shaped.headers_mut().insert(name, value.clone());
+        }
+    }
+    shaped
+}

@@ -1,0 +1,107 @@
+//! Who may do what: one function per kind of access, so each route's rule is stated once and
+//! the rules can be tested for every role.
+//!
+//! Two answers besides "yes": 403 `forbidden` when the caller's role can never do this, and
+//! 404 `not_found` when the role could but the object is outside the caller's scope (another
+//! organization's object), so a caller cannot even learn that it exists.
+
+use crate::auth::{Caller, Role};
+use crate::error::AppError;
+
+/// Creating organizations and their staff accounts: admin only.
+pub(crate) fn manage_organizations(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Listing organizations: admin and auditor see all, organization staff their own.
+pub(crate) fn list_organizations(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin | Role::Auditor | Role::Org => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading one organization and its certificates: admin, auditor, and that organization's staff.
+pub(crate) fn read_organization(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin | Role::Auditor => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("organization")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Creating certificates for an organization: admin and that organization's staff.
+pub(crate) fn write_certificates(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("organization")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, organization: Option<&str>) -> Caller {
+        Caller {
+            user_id: "u".to_owned(),
+            username: "u".to_owned(),
+            role,
+            organization_id: organization.map(str::to_owned),
+            site_id: None,
+            session_id: "s".to_owned(),
+        }
+    }
+
+    #[test]
+    fn only_an_admin_manages_organizations() {
+        for role in Role::ALL {
+            let allowed = manage_organizations(&caller(role, Some("o1"))).is_ok();
+            assert_eq!(allowed, role == Role::Admin, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn organization_staff_write_certificates_of_their_own_organization_only() {
+        let staff = caller(Role::Org, Some("o1"));
+        assert!(write_certificates(&staff, "o1").is_ok());
+        assert!(matches!(
+            write_certificates(&staff, "o2"),
+            Err(AppError::NotFound(_))
+        ));
+        for role in [
+            Role::Site,
+            Role::Proctor,
+            Role::Grader,
+            Role::Auditor,
+            Role::Candidate,
+        ] {
+            assert!(
+                matches!(
+                    write_certificates(&caller(role, Some("o1")), "o1"),
+                    Err(AppError::Forbidden)
+                ),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_auditor_reads_every_organization_but_a_site_reads_none() {
+        assert!(read_organization(&caller(Role::Auditor, None), "o9").is_ok());
+        assert!(matches!(
+            read_organization(&caller(Role::Site, None), "o9"),
+            Err(AppError::Forbidden)
+        ));
+        assert!(matches!(
+            read_organization(&caller(Role::Org, Some("o1")), "o9"),
+            Err(AppError::NotFound(_))
+        ));
+    }
+}
