@@ -337,3 +337,95 @@ pub(crate) fn bank_toml(bank: &Bank) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Bank, BankSource};
+
+    const BANK: &str = r#"
+[bank]
+certificate = "WEB-FE"
+level = "junior"
+version = "2025.1"
+title = "Web \"FE\""
+
+[[knowledge_point]]
+id = "html"
+title = "HTML"
+
+[[item]]
+id = "S1"
+type = "single"
+knowledge_point = "html"
+difficulty = 0.62
+points = 2
+stem = "Which element?\n"
+options = [ { id = "A", text = "`<div>`" }, { id = "B", text = "`<main>`" } ]
+answer = "B"
+
+[[item]]
+id = "N1"
+type = "numeric"
+knowledge_point = "html"
+difficulty = 0.3
+points = 0.5
+stem = "How many?"
+answer = { value = 120, tolerance = 0.5 }
+shuffle_options = false
+enemies = ["S1"]
+"#;
+
+    fn bank() -> Bank {
+        Bank::parse(&BankSource::single("bank.toml", BANK)).unwrap_or_else(|d| panic!("{d:#?}"))
+    }
+
+    #[test]
+    fn the_item_canonical_form_is_exactly_as_documented() {
+        let bank = bank();
+        let numeric = bank.item("N1").map(|i| i.canonical());
+        assert_eq!(
+            numeric.as_deref(),
+            Some(
+                r#"{"answer":{"tolerance":0.5,"value":120},"difficulty":0.3,"enemies":["S1"],"id":"N1","knowledge_point":"html","media":{},"options":[],"points":0.5,"rubric":[],"shuffle_options":false,"stem":"How many?","type":"numeric"}"#
+            )
+        );
+        let single = bank.item("S1").map(|i| i.canonical());
+        assert_eq!(
+            single.as_deref(),
+            Some(
+                r#"{"answer":"B","difficulty":0.62,"enemies":[],"id":"S1","knowledge_point":"html","media":{},"options":[{"id":"A","text":"`<div>`"},{"id":"B","text":"`<main>`"}],"points":2,"rubric":[],"shuffle_options":true,"stem":"Which element?\n","type":"single"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn the_bank_canonical_form_lists_item_hashes_in_id_order() {
+        let bank = bank();
+        let n1 = bank
+            .item("N1")
+            .map(|i| i.content_hash().to_hex())
+            .unwrap_or_default();
+        let s1 = bank
+            .item("S1")
+            .map(|i| i.content_hash().to_hex())
+            .unwrap_or_default();
+        assert_eq!(
+            bank.canonical(),
+            format!(
+                r#"{{"format":1,"header":{{"certificate":"WEB-FE","level":"junior","title":"Web \"FE\"","version":"2025.1"}},"items":[["N1","{n1}"],["S1","{s1}"]],"knowledge_points":[{{"id":"html","title":"HTML"}}],"media":{{}}}}"#
+            )
+        );
+        assert_eq!(
+            bank.content_hash(),
+            crate::ContentHash::of(bank.canonical().as_bytes())
+        );
+    }
+
+    #[test]
+    fn the_normalized_toml_parses_back_to_the_same_hash() {
+        let bank = bank();
+        let again = Bank::parse(&BankSource::single("x.toml", bank.to_toml()))
+            .unwrap_or_else(|d| panic!("{d:#?}"));
+        assert_eq!(bank.content_hash(), again.content_hash());
+    }
+}

@@ -276,3 +276,89 @@ pub fn diff(old: &Bank, new: &Bank) -> BankDiff {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bank(items: &[(&str, &str)]) -> Bank {
+        let mut text = String::from(
+            "[bank]\ncertificate = \"X\"\nlevel = \"senior\"\nversion = \"1\"\ntitle = \"t\"\n",
+        );
+        for (id, stem) in items {
+            text.push_str(&format!(
+                "[[item]]\nid = \"{id}\"\ntype = \"true_false\"\ndifficulty = 0.5\npoints = 1\nstem = \"{stem}\"\nanswer = true\n"
+            ));
+        }
+        Bank::parse(&BankSource::single("b.toml", text)).unwrap_or_else(|d| panic!("{d:#?}"))
+    }
+
+    #[test]
+    fn diff_lists_added_removed_and_changed_ids_sorted() {
+        let old = bank(&[("A", "a"), ("B", "b"), ("C", "c"), ("E", "e")]);
+        let new = bank(&[("B", "b"), ("C", "c2"), ("D", "d"), ("F", "f"), ("E", "e2")]);
+        let changes = diff(&old, &new);
+        assert_eq!(changes.added, ["D", "F"]);
+        assert_eq!(changes.removed, ["A"]);
+        assert_eq!(changes.changed, ["C", "E"]);
+    }
+
+    #[test]
+    fn a_bank_does_not_differ_from_itself() {
+        let one = bank(&[("A", "a"), ("B", "b")]);
+        assert!(diff(&one, &one).is_empty());
+    }
+
+    #[test]
+    fn items_are_found_by_id_in_canonical_order() {
+        let one = bank(&[("B", "b"), ("A", "a")]);
+        assert_eq!(one.items()[0].id(), "A");
+        assert_eq!(one.item("B").map(Item::stem), Some("b"));
+        assert!(one.item("Z").is_none());
+    }
+
+    #[test]
+    fn points_display_as_exact_decimals() {
+        let shown: Vec<String> = [200, 50, 125, 1000, 5]
+            .into_iter()
+            .map(|h| Points::from_hundredths(h).to_string())
+            .collect();
+        assert_eq!(shown, ["2", "0.5", "1.25", "10", "0.05"]);
+        assert_eq!(Points::from_f64(0.5).map(Points::hundredths).ok(), Some(50));
+        assert!(Points::from_f64(0.001).is_err());
+        assert!(Points::from_f64(0.0).is_err());
+    }
+
+    #[test]
+    fn the_hash_is_sixty_four_lowercase_hex_digits() {
+        let hex = bank(&[("A", "a")]).content_hash().to_string();
+        assert_eq!(hex.len(), 64);
+        assert!(
+            hex.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        );
+    }
+
+    #[test]
+    fn the_diagnostic_display_omits_what_is_unknown() {
+        let d = Diagnostic {
+            file: "dir".into(),
+            line: None,
+            column: None,
+            item: None,
+            message: "no bank.toml".into(),
+        };
+        assert_eq!(d.to_string(), "dir: no bank.toml");
+    }
+
+    #[test]
+    fn stats_count_items_per_type_and_band() {
+        let one = bank(&[("A", "a"), ("B", "b")]);
+        let stats = BankStats::of(&one);
+        assert_eq!(stats.total.by_type(ItemType::TrueFalse), 2);
+        assert_eq!(stats.total.by_band(DifficultyBand::Medium), 2);
+        assert_eq!(stats.total.points.to_string(), "2");
+        assert_eq!(stats.rows.len(), 1);
+        assert_eq!(stats.rows[0].knowledge_point, None);
+    }
+}
