@@ -54,7 +54,7 @@ use crate::error::{InputProblem, ProctorError};
 use crate::input::{AssignmentInput, Candidate, Instance, Policy, Proctor, Room, Slot};
 use crate::output::Outcome;
 use arrange::EMPTY;
-use compose::{Mixing, Shape};
+use compose::{Fill, Mixing, Shape};
 
 /// The largest number of rows or columns a room may have.
 pub const MAX_ROOM_SIDE: i64 = 1000;
@@ -85,6 +85,45 @@ impl SeatingInput {
     /// [`ProctorError::Parse`] with serde's message (it names the line and column).
     pub fn from_json(text: &str) -> Result<Self, ProctorError> {
         serde_json::from_str(text).map_err(|error| ProctorError::Parse(error.to_string()))
+    }
+
+    /// A request to re-seat the candidates of an assignment input: the same policy, slots,
+    /// candidates and proctors, every room given `rows` × `cols` seats, and `schools` listing
+    /// every school and site named (in order of first mention). The rooms' own candidate lists
+    /// are dropped: the plan decides them.
+    #[must_use]
+    pub fn from_assignment(input: &AssignmentInput, rows: i64, cols: i64) -> Self {
+        let mut schools: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        let named = input
+            .candidates
+            .iter()
+            .map(|c| &c.school)
+            .chain(input.proctors.iter().map(|p| &p.school))
+            .chain(input.rooms.iter().map(|r| &r.site));
+        for school in named {
+            if seen.insert(school.as_str()) {
+                schools.push(school.clone());
+            }
+        }
+        Self {
+            policy: input.policy.clone(),
+            slots: input.slots.clone(),
+            schools,
+            rooms: input
+                .rooms
+                .iter()
+                .map(|r| SeatingRoom {
+                    id: r.id.clone(),
+                    slot: r.slot.clone(),
+                    site: r.site.clone(),
+                    rows,
+                    cols,
+                })
+                .collect(),
+            candidates: input.candidates.clone(),
+            proctors: input.proctors.clone(),
+        }
     }
 }
 
@@ -173,7 +212,8 @@ pub struct SeatingReport {
     pub rooms_used: usize,
     /// Rooms left empty (they need no proctor and are not in `proctor_input`).
     pub rooms_empty: usize,
-    /// `checkerboard` or `blocked` (see the crate's seating docs).
+    /// The kept strategy: `checkerboard/packed`, `checkerboard/spread` or `blocked/packed`
+    /// (see the module docs).
     pub mixing: String,
     /// The most schools any room was allowed to hold.
     pub school_cap: usize,
@@ -208,12 +248,14 @@ pub struct Spread {
 /// One composition the allocator tried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attempt {
-    /// `checkerboard` or `blocked`.
+    /// The strategy: `checkerboard/packed`, `checkerboard/spread` or `blocked/packed`.
     pub mixing: String,
     /// The cap on schools per room.
     pub school_cap: usize,
-    /// `kept`, `unseated` (the cap left candidates without a seat: relaxed) or
-    /// `proctoring_infeasible` (Hall's condition fails).
+    /// `kept` (the plan returned), `feasible` (a valid plan not kept: it left more
+    /// same-school neighbours than the kept one), `unseated` (the cap left candidates without
+    /// a seat: relaxed), or `proctoring_infeasible` (Hall's condition or the exact solver
+    /// fails).
     pub outcome: String,
     /// A sentence saying why.
     pub message: String,
@@ -345,9 +387,23 @@ fn plan_with(
 
     let mut attempts = Vec::new();
     let mut last_failure = Vec::new();
-    for mixing in [Mixing::Checkerboard, Mixing::Blocked] {
+    let mut best: Option<(u64, SeatingPlan)> = None;
+    let packed_rooms = compose::targets(
+        &prepared.shapes,
+        &room_order,
+        candidates,
+        compose::Fill::Packed,
+    )
+    .len();
+    let mut strategies = vec![(Mixing::Checkerboard, Fill::Packed)];
+    if packed_rooms < input.rooms.len() {
+        strategies.push((Mixing::Checkerboard, Fill::Spread));
+    }
+    strategies.push((Mixing::Blocked, Fill::Packed));
+    for strategy in strategies {
+        let name = strategy_name(strategy);
         let Some((composition, cap)) =
-            compose_with_cap(&prepared, &room_order, &schools, mixing, &mut attempts)
+            compose_with_cap(&prepared, &room_order, &schools, strategy, &mut attempts)
         else {
             continue;
         };
@@ -355,94 +411,120 @@ fn plan_with(
         let instance = Instance::new(proctor_input)?;
         let sets = room_sets(&prepared, &composition.members, &instance_room, &instance);
         let hall = hall::check(&instance, &sets);
-        if hall.shortfalls.is_empty() {
-            let exact = match confirmation {
-                Confirmation::Hall => None,
-                Confirmation::Solver => match crate::assign(&instance, seed) {
-                    Outcome::Assigned(_) => Some(format!(
-                        "feasible: the assignment solver staffed all {} rooms",
-                        instance.rooms()
-                    )),
-                    Outcome::Infeasible(infeasible) => {
-                        let messages: Vec<String> = infeasible
-                            .reasons
-                            .iter()
-                            .map(|r| r.message.clone())
-                            .collect();
-                        attempts.push(Attempt {
-                            mixing: mixing.name().into(),
-                            school_cap: cap,
-                            outcome: "proctoring_infeasible".into(),
-                            message: format!(
-                                "Hall's condition holds but the assignment solver finds no assignment: {}",
-                                messages.join("; ")
-                            ),
-                        });
-                        last_failure = infeasible
-                            .reasons
-                            .iter()
-                            .map(|r| SeatingReason {
-                                kind: "proctors_exact".into(),
-                                rooms: r.rooms.iter().take(20).cloned().collect(),
-                                room_count: r.rooms.len(),
-                                needed: r.needed,
-                                available: r.eligible_proctors.len() as u64,
-                                message: r.message.clone(),
-                            })
-                            .collect();
-                        continue;
-                    }
-                },
-            };
+        if !hall.shortfalls.is_empty() {
+            let mut shortfalls = hall.shortfalls;
+            shortfalls.sort_by_key(|s| (s.capacity as i128 - s.needed as i128, s.rooms.len()));
             attempts.push(Attempt {
-                mixing: mixing.name().into(),
+                mixing: name.clone(),
                 school_cap: cap,
-                outcome: "kept".into(),
+                outcome: "proctoring_infeasible".into(),
                 message: format!(
-                    "every candidate seated with at most {cap} schools per room; Hall's condition holds for all {} proctor conditions",
-                    hall.conditions
+                    "{} proctor condition(s) fail; the worst: {}",
+                    shortfalls.len(),
+                    describe(&shortfalls[0])
                 ),
             });
-            let check = ProctoringCheck {
-                conditions_checked: hall.conditions,
-                tightest: hall.tightest.as_ref().map(describe),
-                exact,
-            };
-            return Ok(SeatingOutcome::Planned(Box::new(finish(
-                &prepared,
-                seed,
-                &composition.members,
-                mixing,
-                cap,
-                attempts,
-                check,
-                instance,
-            ))));
+            last_failure = shortfalls
+                .iter()
+                .take(10)
+                .map(|s| reason(&instance, s))
+                .collect();
+            continue;
         }
-        let mut shortfalls = hall.shortfalls;
-        shortfalls.sort_by_key(|s| (s.capacity as i128 - s.needed as i128, s.rooms.len()));
+        let exact = match confirmation {
+            Confirmation::Hall => None,
+            Confirmation::Solver => match crate::assign(&instance, seed) {
+                Outcome::Assigned(_) => Some(format!(
+                    "feasible: the assignment solver staffed all {} rooms",
+                    instance.rooms()
+                )),
+                Outcome::Infeasible(infeasible) => {
+                    let messages: Vec<String> = infeasible
+                        .reasons
+                        .iter()
+                        .map(|r| r.message.clone())
+                        .collect();
+                    attempts.push(Attempt {
+                        mixing: name.clone(),
+                        school_cap: cap,
+                        outcome: "proctoring_infeasible".into(),
+                        message: format!(
+                            "Hall's condition holds but the assignment solver finds no assignment: {}",
+                            messages.join("; ")
+                        ),
+                    });
+                    last_failure = infeasible
+                        .reasons
+                        .iter()
+                        .map(|r| SeatingReason {
+                            kind: "proctors_exact".into(),
+                            rooms: r.rooms.iter().take(20).cloned().collect(),
+                            room_count: r.rooms.len(),
+                            needed: r.needed,
+                            available: r.eligible_proctors.len() as u64,
+                            message: r.message.clone(),
+                        })
+                        .collect();
+                    continue;
+                }
+            },
+        };
+        let check = ProctoringCheck {
+            conditions_checked: hall.conditions,
+            tightest: hall.tightest.as_ref().map(describe),
+            exact,
+        };
+        let plan = finish(
+            &prepared,
+            seed,
+            &composition.members,
+            &name,
+            cap,
+            check,
+            instance,
+        );
+        let same = plan.report.same_school_adjacencies;
         attempts.push(Attempt {
-            mixing: mixing.name().into(),
+            mixing: name.clone(),
             school_cap: cap,
-            outcome: "proctoring_infeasible".into(),
+            outcome: "feasible".into(),
             message: format!(
-                "{} proctor condition(s) fail; the worst: {}",
-                shortfalls.len(),
-                describe(&shortfalls[0])
+                "every candidate seated with at most {cap} schools per room in {} rooms; Hall's condition holds for all {} proctor conditions; {same} same-school adjacencies",
+                plan.report.rooms_used, hall.conditions
             ),
         });
-        last_failure = shortfalls
-            .iter()
-            .take(10)
-            .map(|s| reason(&instance, s))
-            .collect();
+        if best.as_ref().is_none_or(|(fewest, _)| same < *fewest) {
+            best = Some((same, plan));
+        }
+        if same == 0 {
+            break;
+        }
     }
-    Ok(SeatingOutcome::Unplanned(SeatingRefusal {
-        planned: false,
-        seed,
-        reasons: last_failure,
-        attempts,
-    }))
+    match best {
+        Some((_, mut plan)) => {
+            // Mark the kept attempt: the feasible one whose plan this is.
+            let kept = attempts.iter().rposition(|a| {
+                a.outcome == "feasible"
+                    && a.mixing == plan.report.mixing
+                    && a.school_cap == plan.report.school_cap
+            });
+            if let Some(i) = kept {
+                attempts[i].outcome = "kept".into();
+            }
+            plan.report.attempts = attempts;
+            Ok(SeatingOutcome::Planned(Box::new(plan)))
+        }
+        None => Ok(SeatingOutcome::Unplanned(SeatingRefusal {
+            planned: false,
+            seed,
+            reasons: last_failure,
+            attempts,
+        })),
+    }
+}
+
+fn strategy_name((mixing, fill): (Mixing, Fill)) -> String {
+    format!("{}/{}", mixing.name(), fill.name())
 }
 
 /// Validates the request: its own rules here, and the assignment input's rules through
@@ -599,9 +681,10 @@ fn compose_with_cap(
     prepared: &Prepared<'_>,
     room_order: &[u32],
     schools: &[Vec<u32>],
-    mixing: Mixing,
+    strategy: (Mixing, Fill),
     attempts: &mut Vec<Attempt>,
 ) -> Option<(compose::Composition, usize)> {
+    let mixing = strategy.0;
     let most = schools.len().max(1);
     let mut cap = match mixing {
         Mixing::Checkerboard => 2.min(most),
@@ -613,7 +696,7 @@ fn compose_with_cap(
             room_order,
             schools,
             &prepared.school_of,
-            mixing,
+            strategy,
             cap,
         );
         if composition.unseated == 0 {
@@ -624,7 +707,7 @@ fn compose_with_cap(
         }
         let next = (cap + cap.div_ceil(2)).min(most);
         attempts.push(Attempt {
-            mixing: mixing.name().into(),
+            mixing: strategy_name(strategy),
             school_cap: cap,
             outcome: "unseated".into(),
             message: format!(
@@ -813,9 +896,8 @@ fn finish(
     prepared: &Prepared<'_>,
     seed: u64,
     members: &[Vec<u32>],
-    mixing: Mixing,
+    mixing: &str,
     cap: usize,
-    attempts: Vec<Attempt>,
     proctoring: ProctoringCheck,
     instance: Instance,
 ) -> SeatingPlan {
@@ -885,14 +967,14 @@ fn finish(
         seats: prepared.shapes.iter().map(|s| u64::from(s.capacity)).sum(),
         rooms_used,
         rooms_empty: input.rooms.len() - rooms_used,
-        mixing: mixing.name().into(),
+        mixing: mixing.into(),
         school_cap: cap,
         schools_per_room: spread(schools_in_room.into_iter()),
         rooms_per_school: spread(rooms_of_school.into_iter().filter(|&n| n > 0)),
         same_school_adjacencies: total_same,
         adjacent_pairs: total_pairs,
         random_baseline: (total_pairs as f64 * same_pairs_share * 10.0).round() / 10.0,
-        attempts,
+        attempts: Vec::new(),
         proctoring,
     };
     SeatingPlan {

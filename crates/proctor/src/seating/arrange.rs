@@ -137,7 +137,102 @@ pub(crate) fn arrange(rows: u32, cols: u32, members: &[u32], school_of: &[u32]) 
         seats[*seat as usize] = candidate;
     }
     improve(rows, cols, &mut seats, school_of);
+    if same_school_adjacencies(rows, cols, &seats, school_of) > 0 {
+        if let Some(better) = search_zero(rows, cols, &groups) {
+            return better;
+        }
+    }
     seats
+}
+
+/// How many search nodes [`search_zero`] may visit: enough for every room of a few dozen
+/// seats in practice, and a hard bound for halls where the swap search must do.
+const SEARCH_BUDGET: u32 = 200_000;
+
+/// Depth-first search for an arrangement with no same-school neighbours (seats in row-major
+/// order; each seat takes a school differing from its left and upper neighbours, or stays
+/// empty while empty seats remain). Local swaps can get stuck where a zero arrangement
+/// exists (three schools of two in a 2 × 3 room); this finds it. `None` when there is none or
+/// the budget runs out.
+fn search_zero(rows: u32, cols: u32, groups: &[(u32, Vec<u32>)]) -> Option<Vec<u32>> {
+    let capacity = (rows * cols) as usize;
+    let members: usize = groups.iter().map(|(_, list)| list.len()).sum();
+    let mut left: Vec<usize> = groups.iter().map(|(_, list)| list.len()).collect();
+    let mut empty_left = capacity - members;
+    // Per seat: the group index sitting there, or `usize::MAX` for empty.
+    let mut choice = vec![usize::MAX; capacity];
+    let mut budget = SEARCH_BUDGET;
+
+    fn go(
+        seat: usize,
+        cols: usize,
+        choice: &mut [usize],
+        left: &mut [usize],
+        empty_left: &mut usize,
+        budget: &mut u32,
+    ) -> bool {
+        if seat == choice.len() {
+            return true;
+        }
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let remaining_seats = choice.len() - seat;
+        // A group needing more than half the remaining seats (rounded up) cannot avoid itself.
+        if left.iter().any(|&n| n > remaining_seats.div_ceil(2) + cols) {
+            return false;
+        }
+        let up = (seat >= cols).then(|| choice[seat - cols]);
+        let before = (seat % cols > 0).then(|| choice[seat - 1]);
+        let mut order: Vec<usize> = (0..left.len()).filter(|&g| left[g] > 0).collect();
+        order.sort_by_key(|&g| std::cmp::Reverse(left[g]));
+        for g in order {
+            if up == Some(g) || before == Some(g) {
+                continue;
+            }
+            left[g] -= 1;
+            choice[seat] = g;
+            if go(seat + 1, cols, choice, left, empty_left, budget) {
+                return true;
+            }
+            left[g] += 1;
+        }
+        if *empty_left > 0 {
+            *empty_left -= 1;
+            choice[seat] = usize::MAX;
+            if go(seat + 1, cols, choice, left, empty_left, budget) {
+                return true;
+            }
+            *empty_left += 1;
+        }
+        choice[seat] = usize::MAX;
+        false
+    }
+
+    if !go(
+        0,
+        cols as usize,
+        &mut choice,
+        &mut left,
+        &mut empty_left,
+        &mut budget,
+    ) {
+        return None;
+    }
+    let mut next = vec![0_usize; groups.len()];
+    let seats = choice
+        .iter()
+        .map(|&g| {
+            if g == usize::MAX {
+                EMPTY
+            } else {
+                next[g] += 1;
+                groups[g].1[next[g] - 1]
+            }
+        })
+        .collect();
+    Some(seats)
 }
 
 /// Chooses which school groups go whole onto the black seats: a subset whose size is as
@@ -277,6 +372,15 @@ mod tests {
         let members: Vec<u32> = (0..30).collect();
         let seats = arrange(5, 6, &members, &school_of);
         assert_eq!(same_school_adjacencies(5, 6, &seats, &school_of), 0);
+    }
+
+    #[test]
+    fn three_schools_of_two_fill_a_two_by_three_room_with_no_adjacency() {
+        let school_of = vec![0, 0, 1, 1, 2, 2];
+        let members: Vec<u32> = (0..6).collect();
+        let seats = arrange(2, 3, &members, &school_of);
+        assert_eq!(seated(&seats), members);
+        assert_eq!(same_school_adjacencies(2, 3, &seats, &school_of), 0);
     }
 
     #[test]

@@ -50,6 +50,60 @@ pub(crate) struct Composition {
     pub(crate) unseated: usize,
 }
 
+/// How many rooms a composition uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// As few rooms as hold everyone (the first rooms of the order): fewest rooms to staff.
+    Packed,
+    /// Every room: more empty seats between candidates, more rooms to staff.
+    Spread,
+}
+
+impl Fill {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Fill::Packed => "packed",
+            Fill::Spread => "spread",
+        }
+    }
+}
+
+/// Per room in order: how many candidates go on its black seats and on its white seats.
+/// Black seats are used first in every room of the fill (they are never next to each other),
+/// white seats only for the rest.
+pub(crate) fn targets(
+    shapes: &[Shape],
+    room_order: &[u32],
+    total: usize,
+    fill: Fill,
+) -> Vec<(u32, usize, usize)> {
+    let mut used = Vec::new();
+    let mut room_seats = 0;
+    for &room in room_order {
+        if fill == Fill::Packed && room_seats >= total {
+            break;
+        }
+        room_seats += shapes[room as usize].capacity as usize;
+        used.push(room);
+    }
+    let black_total: usize = used
+        .iter()
+        .map(|&r| shapes[r as usize].black as usize)
+        .sum();
+    let mut black_left = total.min(black_total);
+    let mut white_left = total - black_left;
+    used.iter()
+        .map(|&room| {
+            let shape = shapes[room as usize];
+            let black = black_left.min(shape.black as usize);
+            black_left -= black;
+            let white = white_left.min((shape.capacity - shape.black) as usize);
+            white_left -= white;
+            (room, black, white)
+        })
+        .collect()
+}
+
 /// Fills rooms, taken in `room_order`, from `schools` (each a school's candidates in the
 /// draw's order, the list itself in the draw's school order).
 pub(crate) fn compose(
@@ -57,26 +111,24 @@ pub(crate) fn compose(
     room_order: &[u32],
     schools: &[Vec<u32>],
     school_of: &[u32],
-    mixing: Mixing,
+    (mixing, fill): (Mixing, Fill),
     cap: usize,
 ) -> Composition {
     let total: usize = schools.iter().map(Vec::len).sum();
-    let sequence = match mixing {
+    let targets = targets(shapes, room_order, total, fill);
+    let (sequence, split) = match mixing {
         Mixing::Checkerboard => {
-            let split = black_share(shapes, room_order, total);
+            let split = targets.iter().map(|t| t.1).sum();
             let start = best_rotation(schools, split);
-            schools[start..]
+            let sequence: Vec<u32> = schools[start..]
                 .iter()
                 .chain(&schools[..start])
                 .flatten()
                 .copied()
-                .collect::<Vec<u32>>()
+                .collect();
+            (sequence, split)
         }
-        Mixing::Blocked => schools.iter().flatten().copied().collect(),
-    };
-    let split = match mixing {
-        Mixing::Checkerboard => black_share(shapes, room_order, total),
-        Mixing::Blocked => total,
+        Mixing::Blocked => (schools.iter().flatten().copied().collect(), total),
     };
     let (stream_a, stream_b) = sequence.split_at(split);
     let mut a = Stream {
@@ -89,41 +141,17 @@ pub(crate) fn compose(
     };
 
     let mut members = vec![Vec::new(); shapes.len()];
-    let mut room_schools: Vec<u32> = Vec::new();
-    for &room in room_order {
-        if a.done() && b.done() {
-            break;
-        }
-        let shape = shapes[room as usize];
+    let mut schools_in: Vec<Vec<u32>> = vec![Vec::new(); shapes.len()];
+    for &(room, black, white) in &targets {
         let list = &mut members[room as usize];
-        room_schools.clear();
+        let room_schools = &mut schools_in[room as usize];
         match mixing {
             Mixing::Checkerboard => {
-                let white = shape.capacity - shape.black;
-                a.take(
-                    list,
-                    &mut room_schools,
-                    shape.black as usize,
-                    school_of,
-                    cap,
-                );
-                b.take(list, &mut room_schools, white as usize, school_of, cap);
-                // One stream ran dry: the other fills the rest of the room.
-                let left = shape.capacity as usize - list.len();
-                if a.done() {
-                    b.take(list, &mut room_schools, left, school_of, cap);
-                } else if b.done() {
-                    a.take(list, &mut room_schools, left, school_of, cap);
-                }
+                a.take(list, room_schools, black, school_of, cap);
+                b.take(list, room_schools, white, school_of, cap);
             }
             Mixing::Blocked => {
-                a.take(
-                    list,
-                    &mut room_schools,
-                    shape.capacity as usize,
-                    school_of,
-                    cap,
-                );
+                a.take(list, room_schools, black + white, school_of, cap);
             }
         }
     }
@@ -165,23 +193,6 @@ impl Stream<'_> {
             taken += 1;
         }
     }
-}
-
-/// How many candidates sit on black seats when `total` candidates fill the rooms in order:
-/// the length of stream A.
-fn black_share(shapes: &[Shape], room_order: &[u32], total: usize) -> usize {
-    let mut left = total;
-    let mut black = 0;
-    for &room in room_order {
-        if left == 0 {
-            break;
-        }
-        let shape = shapes[room as usize];
-        let here = left.min(shape.capacity as usize);
-        black += here.min(shape.black as usize);
-        left -= here;
-    }
-    black
 }
 
 /// The school to start the sequence with so that the cut after `split` candidates splits as
@@ -249,7 +260,7 @@ mod tests {
             &order,
             &schools,
             &school_of,
-            Mixing::Checkerboard,
+            (Mixing::Checkerboard, Fill::Packed),
             2,
         );
         assert_eq!(c.unseated, 0);
@@ -270,7 +281,7 @@ mod tests {
             &order,
             &schools,
             &school_of,
-            Mixing::Blocked,
+            (Mixing::Blocked, Fill::Packed),
             2,
         );
         assert_eq!(c.unseated, 20);
@@ -279,10 +290,36 @@ mod tests {
             &order,
             &schools,
             &school_of,
-            Mixing::Blocked,
+            (Mixing::Blocked, Fill::Packed),
             6,
         );
         assert_eq!(c.unseated, 0);
+    }
+
+    #[test]
+    fn black_seats_are_used_first_in_every_room_of_the_fill() {
+        // Rooms of 6 (3 black) and 3 (2 black); 7 candidates: 5 on black, 2 on white.
+        let shapes = vec![
+            Shape {
+                capacity: 6,
+                black: 3,
+            },
+            Shape {
+                capacity: 3,
+                black: 2,
+            },
+        ];
+        assert_eq!(
+            targets(&shapes, &[0, 1], 7, Fill::Packed),
+            vec![(0, 3, 2), (1, 2, 0)]
+        );
+        // Three candidates fit the first room, or spread over both rooms' black seats.
+        assert_eq!(targets(&shapes, &[0, 1], 3, Fill::Packed), vec![(0, 3, 0)]);
+        assert_eq!(targets(&shapes, &[0, 1], 4, Fill::Packed), vec![(0, 3, 1)]);
+        assert_eq!(
+            targets(&shapes, &[0, 1], 4, Fill::Spread),
+            vec![(0, 3, 0), (1, 1, 0)]
+        );
     }
 
     #[test]
