@@ -5,13 +5,23 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 use crate::plan::Plan;
-use crate::rng::{below, shuffle};
+use crate::rng::{apply_shuffle, below, fill_uniform, push_shuffle_bounds};
 use crate::{AssemblyError, Seed};
 
 /// Whole-paper attempts before a draw gives up.
 pub const MAX_ATTEMPTS: u32 = 16;
 /// Rejection tries for one slot before falling back to listing the cell's eligible items.
 const REJECTION_TRIES: u32 = 16;
+/// Option indices in authored order, copied before shuffling.
+const IDENTITY: [u8; crate::pool::MAX_OPTIONS] = {
+    let mut identity = [0u8; crate::pool::MAX_OPTIONS];
+    let mut i = 0;
+    while i < identity.len() {
+        identity[i] = i as u8;
+        i += 1;
+    }
+    identity
+};
 /// Marks an item that a sitting's exposure cap has taken out of use.
 const EXHAUSTED: u32 = u32::MAX;
 
@@ -50,6 +60,7 @@ pub struct Paper {
     total_points: u32,
     attempts: u32,
     repair_swaps: u32,
+    random_words: u32,
 }
 
 impl Paper {
@@ -82,6 +93,10 @@ impl Paper {
     pub const fn repair_swaps(&self) -> u32 {
         self.repair_swaps
     }
+    /// 32-bit words taken from the ChaCha20 stream to draw this paper.
+    pub const fn random_words(&self) -> u32 {
+        self.random_words
+    }
 }
 
 /// Reusable scratch state for drawing papers from one plan. Holding it across draws avoids
@@ -96,6 +111,8 @@ pub struct Drawer {
     chosen: Vec<u32>,
     scratch: Vec<u32>,
     order: Vec<u32>,
+    bounds: Vec<u32>,
+    digits: Vec<u32>,
 }
 
 impl Drawer {
@@ -107,6 +124,8 @@ impl Drawer {
             chosen: vec![0; plan.slots()],
             scratch: Vec::new(),
             order: Vec::new(),
+            bounds: Vec::new(),
+            digits: Vec::new(),
         }
     }
 
@@ -137,38 +156,49 @@ impl Drawer {
     }
 
     /// Draws every slot uniformly from its cell among the items still eligible. Returns the
-    /// fairness sum, or the index of a cell that ran out of eligible items.
+    /// fairness sum, or the index of a cell that ran out of eligible items. The first try of
+    /// every slot comes from one batch of uniform indices (one per slot, bound = its cell's
+    /// size); retries draw single indices.
     fn select(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng) -> Result<f64, usize> {
+        self.bounds.clear();
+        for &cell_index in &plan.slot_cell {
+            let len = plan.cells[usize::from(cell_index)].len();
+            if len == 0 {
+                return Err(usize::from(cell_index));
+            }
+            self.bounds.push(len);
+        }
+        fill_uniform(rng, &self.bounds, &mut self.digits);
         let mut sum = 0.0;
         for (slot, &cell_index) in plan.slot_cell.iter().enumerate() {
             let cell = &plan.cells[usize::from(cell_index)];
             let members = plan.cell_members(cell);
-            if members.is_empty() {
-                return Err(usize::from(cell_index));
-            }
-            let mut found = None;
-            for _ in 0..REJECTION_TRIES {
-                let candidate = members[below(rng, cell.len()) as usize];
-                if self.eligible(plan, candidate) {
-                    found = Some(candidate);
-                    break;
+            let mut candidate = members[self.digits[slot] as usize];
+            if !self.eligible(plan, candidate) {
+                let mut found = None;
+                for _ in 1..REJECTION_TRIES {
+                    let retry = members[below(rng, cell.len()) as usize];
+                    if self.eligible(plan, retry) {
+                        found = Some(retry);
+                        break;
+                    }
                 }
+                candidate = match found {
+                    Some(found) => found,
+                    None => {
+                        let mut scratch = std::mem::take(&mut self.scratch);
+                        scratch.clear();
+                        scratch.extend(members.iter().copied().filter(|&c| self.eligible(plan, c)));
+                        let picked = if scratch.is_empty() {
+                            None
+                        } else {
+                            Some(scratch[below(rng, scratch.len() as u32) as usize])
+                        };
+                        self.scratch = scratch;
+                        picked.ok_or(usize::from(cell_index))?
+                    }
+                };
             }
-            let candidate = match found {
-                Some(candidate) => candidate,
-                None => {
-                    let mut scratch = std::mem::take(&mut self.scratch);
-                    scratch.clear();
-                    scratch.extend(members.iter().copied().filter(|&c| self.eligible(plan, c)));
-                    let picked = if scratch.is_empty() {
-                        None
-                    } else {
-                        Some(scratch[below(rng, scratch.len() as u32) as usize])
-                    };
-                    self.scratch = scratch;
-                    picked.ok_or(usize::from(cell_index))?
-                }
-            };
             self.state[candidate as usize] = self.generation;
             self.chosen[slot] = candidate;
             sum += cell.weight * plan.p[candidate as usize];
@@ -239,6 +269,7 @@ impl Drawer {
                 self.finish(plan, &mut rng, paper);
                 paper.attempts = attempt;
                 paper.repair_swaps = swaps;
+                paper.random_words = rng.get_word_pos() as u32;
                 return Ok(());
             }
             closest = closest.min(distance.abs());
@@ -259,10 +290,57 @@ impl Drawer {
         Err(AssemblyError::DrawFailed(message))
     }
 
-    /// Puts the chosen items in paper order and draws option orders.
+    /// Puts the chosen items in paper order and draws option orders. All the digits come
+    /// from one batch: first the Fisher–Yates indices of every section with
+    /// `shuffle_items` (in section order), then those of every shuffled item's options, in
+    /// slot order (blueprint rule order, before the sections are shuffled).
     fn finish(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng, paper: &mut Paper) {
+        self.bounds.clear();
+        for section in &plan.sections {
+            if section.shuffle_items {
+                push_shuffle_bounds((section.end - section.start) as usize, &mut self.bounds);
+            }
+        }
+        for section in &plan.sections {
+            if section.shuffle_options {
+                for slot in section.start..section.end {
+                    let item = self.chosen[slot as usize] as usize;
+                    if plan.item_shuffle[item] {
+                        push_shuffle_bounds(usize::from(plan.option_count[item]), &mut self.bounds);
+                    }
+                }
+            }
+        }
+        let mut digits = std::mem::take(&mut self.digits);
+        fill_uniform(rng, &self.bounds, &mut digits);
+
         paper.items.clear();
         paper.option_orders.clear();
+        let mut option_start_of_slot = std::mem::take(&mut self.scratch);
+        option_start_of_slot.clear();
+        // Option orders first, in slot order, so the digits are consumed as documented.
+        let mut section_digits_len = 0;
+        for section in &plan.sections {
+            if section.shuffle_items {
+                section_digits_len += ((section.end - section.start) as usize).saturating_sub(1);
+            }
+        }
+        let mut rest = &digits[section_digits_len..];
+        for section in &plan.sections {
+            for slot in section.start..section.end {
+                let item = self.chosen[slot as usize];
+                let option_len = plan.option_count[item as usize];
+                let start = paper.option_orders.len();
+                option_start_of_slot.push(start as u32);
+                paper
+                    .option_orders
+                    .extend_from_slice(&IDENTITY[..usize::from(option_len)]);
+                if section.shuffle_options && plan.item_shuffle[item as usize] {
+                    rest = apply_shuffle(&mut paper.option_orders[start..], rest);
+                }
+            }
+        }
+        let mut section_digits = &digits[..section_digits_len];
         let mut points_total = 0u32;
         let mut expected = 0.0;
         let mut p_total = 0.0;
@@ -270,7 +348,7 @@ impl Drawer {
             self.order.clear();
             self.order.extend(section.start..section.end);
             if section.shuffle_items {
-                shuffle(rng, &mut self.order);
+                section_digits = apply_shuffle(&mut self.order, section_digits);
             } else {
                 let chosen = &self.chosen;
                 let slot_cell = &plan.slot_cell;
@@ -281,18 +359,12 @@ impl Drawer {
             for &slot in &self.order {
                 let item = self.chosen[slot as usize];
                 let cell = &plan.cells[usize::from(plan.slot_cell[slot as usize])];
-                let option_len = plan.option_count[item as usize];
-                let option_start = paper.option_orders.len() as u32;
-                paper.option_orders.extend(0..option_len);
-                if section.shuffle_options && plan.item_shuffle[item as usize] {
-                    shuffle(rng, &mut paper.option_orders[option_start as usize..]);
-                }
                 paper.items.push(PaperItem {
                     item,
                     section: section_index as u16,
                     points: cell.points,
-                    option_start,
-                    option_len,
+                    option_start: option_start_of_slot[slot as usize],
+                    option_len: plan.option_count[item as usize],
                 });
                 points_total += cell.points;
                 let p = plan.p[item as usize];
@@ -300,6 +372,8 @@ impl Drawer {
                 p_total += p;
             }
         }
+        self.digits = digits;
+        self.scratch = option_start_of_slot;
         paper.total_points = points_total;
         paper.expected_score = expected;
         paper.mean_difficulty = p_total / paper.items.len().max(1) as f64;

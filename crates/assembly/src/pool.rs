@@ -236,6 +236,44 @@ impl Pool {
         })
     }
 
+    /// The pool of a validated bank version: items in the bank's id order, hundredths
+    /// taken from the bank's exact points, the bank's content hash as `bank_hash`.
+    pub fn from_bank(bank: &xcert_bank::Bank) -> Result<Pool, AssemblyError> {
+        let knowledge_points = bank
+            .knowledge_points()
+            .iter()
+            .map(|kp| kp.id().to_owned())
+            .collect();
+        let specs = bank
+            .items()
+            .iter()
+            .map(|item| {
+                let item_type = ItemType::parse(item.item_type().as_str()).ok_or_else(|| {
+                    AssemblyError::InvalidPool(format!(
+                        "item `{}`: type `{}` is unknown to assembly",
+                        item.id(),
+                        item.item_type().as_str()
+                    ))
+                })?;
+                Ok(ItemSpec {
+                    id: item.id().to_owned(),
+                    knowledge_point: item.knowledge_point().map(str::to_owned),
+                    item_type,
+                    difficulty: item.difficulty(),
+                    points_hundredths: item.points().hundredths(),
+                    enemies: item.enemies().to_vec(),
+                    options: item
+                        .options()
+                        .iter()
+                        .map(|option| option.id().to_owned())
+                        .collect(),
+                    shuffle_options: item.shuffle_options(),
+                })
+            })
+            .collect::<Result<Vec<_>, AssemblyError>>()?;
+        Pool::new(knowledge_points, specs, bank.content_hash().to_string())
+    }
+
     /// Items sorted by id; a `u32` item index is a position in this slice.
     pub fn items(&self) -> &[PoolItem] {
         &self.items

@@ -22,45 +22,73 @@ pub(crate) fn below(rng: &mut ChaCha20Rng, n: u32) -> u32 {
     (product >> 32) as u32
 }
 
-const FACTORIALS: [u32; 13] = [
-    1,
-    1,
-    2,
-    6,
-    24,
-    120,
-    720,
-    5040,
-    40320,
-    362_880,
-    3_628_800,
-    39_916_800,
-    479_001_600,
-];
+/// Fills `out` with one uniform integer in `0..bound` per entry of `bounds` (each >= 1),
+/// exactly and independently, from as few 64-bit words as possible: the batched form of
+/// Lemire's method (Brackett-Rozinsky and Lemire, "Batched ranged random integer
+/// generation", 2024). Consecutive bounds are grouped while their product P fits in 64
+/// bits; one word r is multiplied by each bound in turn, the high halves being the group's
+/// digits and the low half carried on. This computes floor(r x P / 2^64) in mixed radix, and
+/// rejecting r when (r x P mod 2^64) < (2^64 - P) mod P makes it exactly uniform on 0..P,
+/// so the digits are exactly uniform and independent.
+pub(crate) fn fill_uniform(rng: &mut ChaCha20Rng, bounds: &[u32], out: &mut Vec<u32>) {
+    out.clear();
+    out.resize(bounds.len(), 0);
+    let mut start = 0;
+    while start < bounds.len() {
+        let mut product: u64 = 1;
+        let mut end = start;
+        while end < bounds.len() {
+            match product.checked_mul(u64::from(bounds[end])) {
+                Some(next) => {
+                    product = next;
+                    end += 1;
+                }
+                None => break,
+            }
+        }
+        loop {
+            let mut word = rng.next_u64();
+            for (digit, &bound) in out[start..end].iter_mut().zip(&bounds[start..end]) {
+                let wide = u128::from(word) * u128::from(bound);
+                *digit = (wide >> 64) as u32;
+                word = wide as u64;
+            }
+            // Rejection is rare (probability below P / 2^64), so the division is too.
+            if word < product && word < product.wrapping_neg() % product {
+                continue;
+            }
+            break;
+        }
+        start = end;
+    }
+}
 
-/// Shuffles uniformly (Fisher–Yates). For up to 12 elements one uniform draw in `0..n!` is
-/// split into the mixed-radix digits that Fisher–Yates needs, which costs one `u32` instead
-/// of n - 1; the result is the same uniform distribution.
-#[inline]
-pub(crate) fn shuffle<T>(rng: &mut ChaCha20Rng, items: &mut [T]) {
+/// Pushes the Fisher–Yates bounds for shuffling `len` elements: len, len - 1, ..., 2.
+pub(crate) fn push_shuffle_bounds(len: usize, bounds: &mut Vec<u32>) {
+    bounds.extend((2..=len as u32).rev());
+}
+
+/// Applies a Fisher–Yates shuffle whose swap indices are `digits` (drawn with the bounds
+/// of [`push_shuffle_bounds`]); returns the digits not used.
+pub(crate) fn apply_shuffle<'d, T>(items: &mut [T], digits: &'d [u32]) -> &'d [u32] {
     let len = items.len();
     if len < 2 {
-        return;
+        return digits;
     }
-    if len < FACTORIALS.len() {
-        let mut code = below(rng, FACTORIALS[len]);
-        for i in (1..len).rev() {
-            let radix = i as u32 + 1;
-            let j = (code % radix) as usize;
-            code /= radix;
-            items.swap(i, j);
-        }
-    } else {
-        for i in (1..len).rev() {
-            let j = below(rng, i as u32 + 1) as usize;
-            items.swap(i, j);
-        }
+    for (step, i) in (1..len).rev().enumerate() {
+        items.swap(i, digits[step] as usize);
     }
+    &digits[len - 1..]
+}
+
+/// Shuffles uniformly (Fisher–Yates with batched digits).
+#[cfg(test)]
+pub(crate) fn shuffle<T>(rng: &mut ChaCha20Rng, items: &mut [T]) {
+    let mut bounds = Vec::new();
+    push_shuffle_bounds(items.len(), &mut bounds);
+    let mut digits = Vec::new();
+    fill_uniform(rng, &bounds, &mut digits);
+    apply_shuffle(items, &digits);
 }
 
 #[cfg(test)]
@@ -79,6 +107,26 @@ mod tests {
             seen.iter().all(|&count| count > 850 && count < 1150),
             "{seen:?}"
         );
+    }
+
+    #[test]
+    fn batched_digits_stay_below_their_bounds_and_are_uniform() {
+        let mut rng = ChaCha20Rng::from_seed([5; 32]);
+        let mut bounds: Vec<u32> = (1..=40).map(|i| i * 7 % 23 + 1).collect();
+        bounds[4] = 6;
+        let mut counts = vec![0u32; 6];
+        let mut digits = Vec::new();
+        for _ in 0..6000 {
+            fill_uniform(&mut rng, &bounds, &mut digits);
+            assert_eq!(digits.len(), bounds.len());
+            assert!(digits.iter().zip(&bounds).all(|(d, b)| d < b));
+            counts[digits[4] as usize] += 1;
+        }
+        let chi: f64 = counts
+            .iter()
+            .map(|&c| (f64::from(c) - 1000.0).powi(2) / 1000.0)
+            .sum();
+        assert!(chi < 20.5, "chi-square {chi}: {counts:?}"); // 5 df, 0.999 quantile
     }
 
     #[test]
