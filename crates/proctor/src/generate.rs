@@ -82,7 +82,7 @@ impl Shape {
 /// Builds an instance of `shape` from `seed`.
 #[must_use]
 pub fn generate(shape: &Shape, seed: u64) -> AssignmentInput {
-    let mut rng = rng_from_seed(seed ^ 0x5eed_0f_1257);
+    let mut rng = rng_from_seed(seed ^ 0x5eed_0f12_5700);
     let rng = &mut rng;
     let times = ["08:00", "10:30", "13:30", "16:00"];
     let ends = ["10:00", "12:30", "15:30", "18:00"];

@@ -145,7 +145,7 @@ impl Proctor {
     /// holding this candidate.
     #[must_use]
     pub fn must_avoid(&self, candidate: &Candidate, avoidance: Avoidance) -> bool {
-        let taught = self.students.iter().any(|s| *s == candidate.id)
+        let taught = self.students.contains(&candidate.id)
             || candidate
                 .class
                 .as_ref()
@@ -533,4 +533,139 @@ fn avoidance_conflicts(
             rooms
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{
+      "policy": {"proctors_per_room": 2, "min_external": 1, "avoidance": "school"},
+      "slots": [{"id": "S1", "start": "2026-06-06T09:00:00+08:00", "end": "2026-06-06T11:00:00+08:00"}],
+      "rooms": [{"id": "R1", "slot": "S1", "site": "SCH1", "candidates": ["C1"]}],
+      "candidates": [{"id": "C1", "school": "SCH1", "class": "K1"}],
+      "proctors": [{"id": "T1", "school": "SCH1", "classes": ["K1"], "students": ["C7"],
+                    "available": ["S1"], "qualified_until": "2027-01-31", "max_rooms": 3}]
+    }"#;
+
+    fn problems(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<String> {
+        let mut value: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+        edit(&mut value);
+        let input = AssignmentInput::from_json(&value.to_string()).unwrap();
+        match Instance::new(input) {
+            Ok(_) => Vec::new(),
+            Err(ProctorError::Invalid(list)) => list.iter().map(ToString::to_string).collect(),
+            Err(other) => vec![other.to_string()],
+        }
+    }
+
+    #[test]
+    fn the_contract_example_is_valid() {
+        assert_eq!(problems(|_| {}), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_room_naming_an_unknown_slot_or_candidate_is_rejected_by_name() {
+        let found = problems(|v| {
+            v["rooms"][0]["slot"] = "S9".into();
+            v["rooms"][0]["candidates"][0] = "C9".into();
+        });
+        assert_eq!(
+            found,
+            vec![
+                r#"room "R1": names slot "S9", which does not exist"#,
+                r#"room "R1": names candidate "C9", which does not exist"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_duplicate_proctor_id_is_rejected() {
+        let found = problems(|v| {
+            let twin = v["proctors"][0].clone();
+            v["proctors"].as_array_mut().unwrap().push(twin);
+        });
+        assert_eq!(
+            found,
+            vec![r#"proctor "T1": the proctor id "T1" is used twice"#]
+        );
+    }
+
+    #[test]
+    fn a_slot_ending_before_it_starts_is_rejected() {
+        let found = problems(|v| v["slots"][0]["end"] = "2026-06-06T08:00:00+08:00".into());
+        assert_eq!(found.len(), 1);
+        assert!(found[0].starts_with(r#"slot "S1": ends"#), "{found:?}");
+    }
+
+    #[test]
+    fn malformed_dates_are_rejected_naming_the_object() {
+        let found = problems(|v| {
+            v["slots"][0]["start"] = "2026-06-06 09:00".into();
+            v["proctors"][0]["qualified_until"] = "31/01/2027".into();
+        });
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with(r#"slot "S1": start:"#), "{found:?}");
+        assert!(
+            found[1].starts_with(r#"proctor "T1": qualified_until:"#),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn negative_and_zero_counts_are_rejected() {
+        let found = problems(|v| {
+            v["policy"]["proctors_per_room"] = 0.into();
+            v["policy"]["min_external"] = (-1).into();
+            v["proctors"][0]["max_rooms"] = (-2).into();
+        });
+        assert_eq!(
+            found,
+            vec![
+                "policy: proctors_per_room must be at least 1, not 0",
+                "policy: min_external must not be negative, not -1",
+                r#"proctor "T1": max_rooms must be at least 1, not -2"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn more_external_proctors_than_seats_is_rejected() {
+        let found = problems(|v| v["policy"]["min_external"] = 3.into());
+        assert_eq!(
+            found,
+            vec!["policy: min_external (3) is more than proctors_per_room (2)"]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_field_is_refused_rather_than_ignored() {
+        let text = GOOD.replace("\"max_rooms\"", "\"max_room\"");
+        let error = AssignmentInput::from_json(&text).unwrap_err();
+        assert!(error.to_string().contains("max_room"), "{error}");
+    }
+
+    #[test]
+    fn school_avoidance_adds_the_teachers_own_school() {
+        let input = AssignmentInput::from_json(GOOD).unwrap();
+        let instance = Instance::new(input).unwrap();
+        assert!(instance.avoids(0, 0));
+        let mut taught: AssignmentInput = AssignmentInput::from_json(GOOD).unwrap();
+        taught.policy.avoidance = Avoidance::Taught;
+        taught.proctors[0].classes.clear();
+        let instance = Instance::new(taught).unwrap();
+        assert!(!instance.avoids(0, 0));
+    }
+
+    #[test]
+    fn a_qualification_ending_the_day_before_the_slot_bars_it() {
+        let mut input = AssignmentInput::from_json(GOOD).unwrap();
+        input.proctors[0].qualified_until = Some("2026-06-05".into());
+        assert_eq!(
+            Instance::new(input.clone()).unwrap().bar(0, 0),
+            Some(SlotBar::Unqualified)
+        );
+        input.proctors[0].qualified_until = Some("2026-06-06".into());
+        assert_eq!(Instance::new(input).unwrap().bar(0, 0), None);
+    }
 }

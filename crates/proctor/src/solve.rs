@@ -20,6 +20,10 @@
 //! visits. A popped unit walks that list and skips only the rooms its proctor conflicts with,
 //! so one search costs O(units + rooms + conflicts met), never O(proctors × rooms).
 
+// The solver walks several parallel arrays indexed by the same node number; index loops say
+// that more plainly than zipped iterators.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::VecDeque;
 
 use rand_chacha::ChaCha20Rng;
@@ -689,30 +693,21 @@ fn assigned(ctx: &Context<'_>, draw: &Draw, seed: u64) -> Outcome {
     })
 }
 
-/// Reads the Hall violators off the final residual graph: from each seat class left short,
-/// everything that can reach it in the residual graph (walked backwards). No proctor with
-/// spare capacity is among them (else the flow was not maximum), so the rooms reached need
-/// more proctors than every proctor who could serve them can give. Disjoint violators become
-/// separate reasons.
+/// Reads the Hall violators off the final residual graph: everything that can reach a seat
+/// class left short (a reverse breadth-first search from all of them). No proctor with spare
+/// capacity is among them (else the flow was not maximum), and a unit reached serves only
+/// rooms reached, so the rooms reached need more proctors than every proctor who could serve
+/// them can give. The set is split into independent reasons by slot group, joining groups
+/// that share a reached proctor: each part is then a Hall violator on its own.
 fn explain(ctx: &Context<'_>, draw: &Draw, gave_up: bool) -> Outcome {
     let inst = ctx.instance;
     let g_count = ctx.g();
-    let k = ctx.per_room as usize;
     let rooms = inst.rooms();
     let proctors = inst.proctors();
-    // Component label per seat class node, per unit and per proctor (NONE: not reached).
-    let mut class_label = vec![NONE; 2 * rooms];
-    let mut unit_label = vec![NONE; proctors * g_count];
-    let mut proctor_label = vec![NONE; proctors];
-    let mut parent: Vec<u32> = Vec::new();
-    fn find(parent: &mut [u32], mut x: u32) -> u32 {
-        while parent[x as usize] != x {
-            parent[x as usize] = parent[parent[x as usize] as usize];
-            x = parent[x as usize];
-        }
-        x
-    }
-    // Per slot: proctors not yet fully reached there (lazily pruned).
+    let mut class_seen = vec![false; 2 * rooms];
+    let mut unit_seen = vec![false; proctors * g_count];
+    let mut proctor_seen = vec![false; proctors];
+    // Per slot: proctors whose unit there is not reached yet (the complement trick again).
     let mut open_proctors: Vec<Vec<u32>> = (0..inst.slots())
         .map(|s| {
             (0..proctors as u32)
@@ -723,120 +718,111 @@ fn explain(ctx: &Context<'_>, draw: &Draw, gave_up: bool) -> Outcome {
         })
         .collect();
     let mut queue: VecDeque<(bool, u32)> = VecDeque::new();
-    for start in 0..2 * rooms {
-        if draw.fill[start] >= ctx.class_cap(start) || class_label[start] != NONE {
-            continue;
+    for node in 0..2 * rooms {
+        if draw.fill[node] < ctx.class_cap(node) {
+            class_seen[node] = true;
+            queue.push_back((true, node as u32));
         }
-        let label = parent.len() as u32;
-        parent.push(label);
-        class_label[start] = label;
-        queue.push_back((true, start as u32));
-        while let Some((is_class, x)) = queue.pop_front() {
-            if is_class {
-                let node = x as usize;
-                let r = node / 2;
-                let s = inst.room_slot[r] as usize;
-                let g = ctx.groups.of_slot[s] as usize;
-                let list = &mut open_proctors[s];
-                let mut i = 0;
-                while i < list.len() {
-                    let p = list[i] as usize;
-                    let unit = p * g_count + g;
-                    if unit_label[unit] != NONE {
-                        let other = find(&mut parent, unit_label[unit]);
-                        let mine = find(&mut parent, label);
-                        parent[other as usize] = mine;
-                        list.swap_remove(i);
-                        continue;
-                    }
-                    if inst.avoids(p, r as u32)
-                        || (node % 2 == 0 && !inst.external(p, r))
-                        || draw.unit_at[unit] as usize == node
-                    {
-                        i += 1;
-                        continue;
-                    }
-                    unit_label[unit] = label;
+    }
+    while let Some((is_class, x)) = queue.pop_front() {
+        if is_class {
+            let node = x as usize;
+            let r = node / 2;
+            let s = inst.room_slot[r] as usize;
+            let g = ctx.groups.of_slot[s] as usize;
+            let list = &mut open_proctors[s];
+            let mut i = 0;
+            while i < list.len() {
+                let p = list[i] as usize;
+                let unit = p * g_count + g;
+                if unit_seen[unit] {
                     list.swap_remove(i);
-                    queue.push_back((false, unit as u32));
+                    continue;
                 }
-            } else {
-                let unit = x as usize;
-                let p = unit / g_count;
-                let at = draw.unit_at[unit];
-                if at == NONE {
-                    if proctor_label[p] == NONE {
-                        proctor_label[p] = label;
-                        for other in p * g_count..(p + 1) * g_count {
-                            let node = draw.unit_at[other];
-                            if node != NONE && class_label[node as usize] == NONE {
-                                class_label[node as usize] = label;
-                                // The proctor's other rooms are reached through the reverse
-                                // arc other → p; their seat classes come next.
-                                if unit_label[other] == NONE {
-                                    unit_label[other] = label;
-                                }
-                                queue.push_back((true, node));
-                            } else if node != NONE {
-                                let a = find(&mut parent, class_label[node as usize]);
-                                let b = find(&mut parent, label);
-                                parent[a as usize] = b;
-                            }
-                        }
-                    } else {
-                        let a = find(&mut parent, proctor_label[p]);
-                        let b = find(&mut parent, label);
-                        parent[a as usize] = b;
-                    }
-                } else if class_label[at as usize] == NONE {
-                    class_label[at as usize] = label;
+                if inst.avoids(p, r as u32)
+                    || (node % 2 == 0 && !inst.external(p, r))
+                    || draw.unit_at[unit] as usize == node
+                {
+                    i += 1;
+                    continue;
+                }
+                unit_seen[unit] = true;
+                list.swap_remove(i);
+                queue.push_back((false, unit as u32));
+            }
+        } else {
+            let unit = x as usize;
+            let p = unit / g_count;
+            let at = draw.unit_at[unit];
+            if at != NONE {
+                if !class_seen[at as usize] {
+                    class_seen[at as usize] = true;
                     queue.push_back((true, at));
-                } else {
-                    let a = find(&mut parent, class_label[at as usize]);
-                    let b = find(&mut parent, label);
-                    parent[a as usize] = b;
+                }
+            } else if !proctor_seen[p] {
+                // Unused unit: its proctor is saturated, so every room they hold can reach
+                // it through the reverse arcs unit → proctor.
+                proctor_seen[p] = true;
+                for other in p * g_count..(p + 1) * g_count {
+                    if draw.unit_at[other] != NONE && !unit_seen[other] {
+                        unit_seen[other] = true;
+                        queue.push_back((false, other as u32));
+                    }
                 }
             }
         }
     }
-    let mut reasons: Vec<(u32, Reason)> = Vec::new();
-    let labels: Vec<u32> = (0..parent.len() as u32).collect();
-    let mut roots: Vec<u32> = labels.iter().map(|&l| find(&mut parent, l)).collect();
-    roots.sort_unstable();
-    roots.dedup();
-    for root in roots {
-        let mut room_in = vec![false; rooms];
-        let mut needed = 0u64;
-        let mut short_ext = 0u64;
-        let mut short_open = 0u64;
-        for node in 0..2 * rooms {
-            if class_label[node] != NONE && find(&mut parent, class_label[node]) == root {
-                room_in[node / 2] = true;
-                let short = u64::from(ctx.class_cap(node).saturating_sub(draw.fill[node]));
-                needed += short;
-                if node % 2 == 0 {
-                    short_ext += short;
-                } else {
-                    short_open += short;
+    // Split by group, joining the groups of each reached proctor's reached units.
+    let mut parent: Vec<usize> = (0..g_count).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for p in (0..proctors).filter(|&p| proctor_seen[p]) {
+        let mut first = None;
+        for g in 0..g_count {
+            if unit_seen[p * g_count + g] {
+                let root = find(&mut parent, g);
+                match first {
+                    None => first = Some(root),
+                    Some(f) => parent[root] = find(&mut parent, f),
                 }
             }
         }
-        let room_ids: Vec<usize> = (0..rooms).filter(|&r| room_in[r]).collect();
-        // Every proctor the rules let take one of these rooms (loads and overlaps aside).
-        let useful = |p: usize, r: usize| ctx.per_room > ctx.min_external || inst.external(p, r);
-        let eligible: Vec<usize> = (0..proctors)
-            .filter(|&p| {
-                room_ids.iter().any(|&r| {
-                    inst.bar(p, inst.room_slot[r] as usize).is_none()
-                        && !inst.avoids(p, r as u32)
-                        && useful(p, r)
-                })
-            })
-            .collect();
-        let cause = dominant_cause(ctx, draw, &room_ids, short_ext, short_open, gave_up);
-        let message = describe(ctx, &room_ids, &eligible, needed, cause);
-        reasons.push((
-            room_ids.first().copied().unwrap_or(0) as u32,
+    }
+    let mut parts: Vec<(usize, Vec<usize>)> = Vec::new();
+    for r in 0..rooms {
+        if class_seen[2 * r] || class_seen[2 * r + 1] {
+            let g = ctx.groups.of_slot[inst.room_slot[r] as usize] as usize;
+            let root = find(&mut parent, g);
+            match parts.iter_mut().find(|(key, _)| *key == root) {
+                Some((_, list)) => list.push(r),
+                None => parts.push((root, vec![r])),
+            }
+        }
+    }
+    let reasons = parts
+        .into_iter()
+        .map(|(_, room_ids)| {
+            let mut needed = 0u64;
+            let mut short_ext = 0u64;
+            let mut short_open = 0u64;
+            for &r in &room_ids {
+                for node in [2 * r, 2 * r + 1] {
+                    let short = u64::from(ctx.class_cap(node).saturating_sub(draw.fill[node]));
+                    needed += short;
+                    if node % 2 == 0 {
+                        short_ext += short;
+                    } else {
+                        short_open += short;
+                    }
+                }
+            }
+            let (cause, eligible) = diagnose(ctx, draw, &room_ids, short_ext, short_open, gave_up);
+            let message = describe(ctx, &room_ids, &eligible, needed, cause);
             Reason {
                 rooms: room_ids
                     .iter()
@@ -849,14 +835,12 @@ fn explain(ctx: &Context<'_>, draw: &Draw, gave_up: bool) -> Outcome {
                     .collect(),
                 cause: cause.to_owned(),
                 message,
-            },
-        ));
-    }
-    let _ = k;
-    reasons.sort_by_key(|(first, _)| *first);
+            }
+        })
+        .collect();
     Outcome::Infeasible(Infeasibility {
         feasible: false,
-        reasons: reasons.into_iter().map(|(_, reason)| reason).collect(),
+        reasons,
     })
 }
 
@@ -879,49 +863,89 @@ fn quota_to_blame(ctx: &Context<'_>, draw: &Draw) -> bool {
     let mut open = Draw::new(&relaxed);
     open.cap.clone_from(&draw.cap);
     open.banned.clone_from(&draw.banned);
+    // Start from the current flow, every unit moved to its room's open class (which now
+    // holds all k seats), so only the missing seats need augmenting paths.
+    let k = ctx.per_room as usize;
+    for node in 0..draw.fill.len() {
+        let open_node = node | 1;
+        for &unit in &draw.members[node * k..node * k + draw.fill[node] as usize] {
+            open.place(&relaxed, unit as usize, open_node);
+        }
+    }
+    open.load.clone_from(&draw.load);
+    open.flow = draw.flow;
     open.augment_all(&relaxed, &mut scratch);
     open.flow == relaxed.demand
 }
 
-/// Which rule kept the most proctors out of these rooms.
-fn dominant_cause(
+/// Which rule kept the most proctors out of these rooms, and every proctor the rules let
+/// take at least one of them (loads and overlaps aside). One pass over rooms × proctors.
+fn diagnose(
     ctx: &Context<'_>,
     draw: &Draw,
     rooms: &[usize],
     short_ext: u64,
     short_open: u64,
     gave_up: bool,
-) -> &'static str {
-    if gave_up {
-        return "search_limit";
-    }
-    if short_ext > 0 && short_open == 0 && quota_to_blame(ctx, draw) {
-        return "external_quota";
-    }
+) -> (&'static str, Vec<usize>) {
     let inst = ctx.instance;
     let g_count = ctx.g();
-    // Counts per (proctor, room) pair: availability, qualification, avoidance, overlap,
-    // max_rooms.
-    let mut counts = [0u64; 5];
+    let mut eligible = vec![false; inst.proctors()];
+    let mut in_part = vec![false; inst.rooms()];
+    let mut by_slot: Vec<Vec<u32>> = vec![Vec::new(); inst.slots()];
     for &r in rooms {
-        let s = inst.room_slot[r] as usize;
-        let g = ctx.groups.of_slot[s] as usize;
-        for p in 0..inst.proctors() {
-            let unit = p * g_count + g;
-            let here = draw.unit_at[unit] != NONE && draw.unit_at[unit] as usize / 2 == r;
-            if here {
-                continue;
-            }
-            let index = match inst.bar(p, s) {
-                Some(SlotBar::Unavailable) => 0,
-                Some(SlotBar::Unqualified) => 1,
-                None if inst.avoids(p, r as u32) => 2,
-                None if draw.is_banned(ctx, p, s) || draw.unit_at[unit] != NONE => 3,
-                None if draw.load[p] >= draw.cap[p] => 4,
-                None => continue,
-            };
-            counts[index] += 1;
+        in_part[r] = true;
+        by_slot[inst.room_slot[r] as usize].push(r as u32);
+    }
+    // Counts per (proctor, room) pair: availability, qualification, avoidance, overlap,
+    // max_rooms. Counted per proctor and slot, with the sparse conflict lists, so the cost
+    // is proctors × slots + conflicts rather than proctors × rooms.
+    let mut counts = [0u64; 5];
+    for (s, slot_rooms) in by_slot.iter().enumerate() {
+        if slot_rooms.is_empty() {
+            continue;
         }
+        let g = ctx.groups.of_slot[s] as usize;
+        let n = slot_rooms.len() as u64;
+        for p in 0..inst.proctors() {
+            match inst.bar(p, s) {
+                Some(SlotBar::Unavailable) => counts[0] += n,
+                Some(SlotBar::Unqualified) => counts[1] += n,
+                None => {
+                    let avoided = inst.conflicts[p]
+                        .iter()
+                        .filter(|r| slot_rooms.binary_search(r).is_ok())
+                        .count() as u64;
+                    counts[2] += avoided;
+                    let useful = if ctx.per_room > ctx.min_external {
+                        avoided < n
+                    } else {
+                        slot_rooms
+                            .iter()
+                            .any(|&r| !inst.avoids(p, r) && inst.external(p, r as usize))
+                    };
+                    eligible[p] |= useful;
+                    let unit = p * g_count + g;
+                    let at = draw.unit_at[unit];
+                    let here = at != NONE
+                        && in_part[at as usize / 2]
+                        && inst.room_slot[at as usize / 2] as usize == s;
+                    let rest = n - avoided - u64::from(here);
+                    if draw.is_banned(ctx, p, s) || at != NONE {
+                        counts[3] += rest;
+                    } else if draw.load[p] >= draw.cap[p] {
+                        counts[4] += rest;
+                    }
+                }
+            }
+        }
+    }
+    let eligible = (0..inst.proctors()).filter(|&p| eligible[p]).collect();
+    if gave_up {
+        return ("search_limit", eligible);
+    }
+    if short_ext > 0 && short_open == 0 && quota_to_blame(ctx, draw) {
+        return ("external_quota", eligible);
     }
     let names = [
         "availability",
@@ -936,7 +960,7 @@ fn dominant_cause(
             best = i;
         }
     }
-    names[best]
+    (names[best], eligible)
 }
 
 fn describe(

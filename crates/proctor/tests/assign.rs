@@ -197,7 +197,7 @@ fn a_chain_of_overlapping_slots_lets_one_proctor_take_the_two_ends() {
         // Whoever takes B cannot take A or C, so the other takes both.
         assert_eq!(assignment.load, Load { min: 1, max: 2 });
     }
-    let mut alone = input.clone();
+    let mut alone = input;
     alone.proctors.truncate(1);
     let Outcome::Infeasible(infeasible) = solve(&alone, 1) else {
         panic!("one proctor cannot take three rooms of a chain");
