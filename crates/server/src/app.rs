@@ -240,7 +240,7 @@ pub async fn launch(
 fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     let timeout = state.config.request_timeout;
-    routes::router()
+    routes::router(&state)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))

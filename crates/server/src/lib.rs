@@ -32,4 +32,5 @@ pub use app::{
 pub use auth::{Caller, Role};
 pub use config::Config;
 pub use error::AppError;
+pub use routes::{RouteRule, Rule, route_rules};
 pub use storage::{Storage, StorageError};

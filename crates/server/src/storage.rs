@@ -128,6 +128,19 @@ pub struct Certificate {
     pub created_at: i64,
 }
 
+/// An exam site (a school or test centre): registers candidates, rooms and teachers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Random id.
+    pub id: String,
+    /// Short unique code.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// A staff account: admin, organization, site, proctor, grader or auditor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffUser {
@@ -501,6 +514,24 @@ impl Storage {
             sqlx::query_as("SELECT id, code, name, created_at FROM organizations ORDER BY code").fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(organization_from_row).collect())
+    }
+
+    /// Creates an exam site. `Duplicate` when the code is taken.
+    pub async fn create_site(&self, site: &Site, audit: &AuditEntry) -> Result<(), StorageError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO sites (id, code, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(&site.id)
+                .bind(&site.code)
+                .bind(&site.name)
+                .bind(site.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| classify(error, "site code", "-"))?;
+            append_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Creates a certificate. `Duplicate` when code and level are taken;

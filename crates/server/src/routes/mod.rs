@@ -1,32 +1,144 @@
-//! The HTTP API under `/api/v1`, one module per resource, each exposing `router()`.
+//! The HTTP API under `/api/v1`, one module per resource, each listing its [`Route`]s.
 //!
-//! Authorization is deny by default: every handler that touches an object takes a
-//! [`Caller`](crate::auth::Caller) and checks, through `crate::routes::access`, that the caller's
-//! role and scope allow that exact object before reading or writing it.
+//! Authorization is deny by default, in two layers:
+//!
+//! 1. **The route table.** A route can only be added with a [`Rule`]; the router is built from
+//!    the table, and a middleware on every route authenticates the caller and refuses any role
+//!    the rule does not name (401 without a valid session, 403 for another role) before the
+//!    handler runs. [`route_rules`] publishes the table, and the API tests check every route
+//!    for every role against it, so a new route is covered the day it is added.
+//! 2. **The object.** Handlers take a [`Caller`] and check, through [`access`], that the
+//!    caller's scope covers the exact object (their own organization, ...).
 
 use axum::Router;
-use axum::extract::State;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::auth::{Caller, Role};
 use crate::error::AppError;
 
 pub(crate) mod access;
 mod organizations;
 mod staff_sessions;
 
-pub(crate) fn router() -> Router<AppState> {
-    let api = Router::new()
-        .route("/time", get(server_time))
-        .merge(staff_sessions::router())
-        .merge(organizations::router());
+/// Every staff role (everyone with a staff account).
+pub(crate) const STAFF: &[Role] = &[
+    Role::Admin,
+    Role::Org,
+    Role::Site,
+    Role::Proctor,
+    Role::Grader,
+    Role::Auditor,
+];
+
+/// Who may call a route at all (the object check comes on top, in the handler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone, without a token.
+    Public,
+    /// A staff member with a live session and one of these roles.
+    Staff(&'static [Role]),
+}
+
+/// One route: method, path under `/api/v1`, rule and handler.
+pub(crate) struct Route {
+    method: Method,
+    path: &'static str,
+    rule: Rule,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    pub(crate) fn new(
+        method: Method,
+        path: &'static str,
+        rule: Rule,
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            rule,
+            handler,
+        }
+    }
+}
+
+/// A line of the published route table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRule {
+    /// HTTP method.
+    pub method: Method,
+    /// Full path, e.g. `/api/v1/organizations/{id}`.
+    pub path: String,
+    /// Who may call it.
+    pub rule: Rule,
+}
+
+fn table() -> Vec<Route> {
+    let mut routes = vec![Route::new(
+        Method::GET,
+        "/time",
+        Rule::Public,
+        get(server_time),
+    )];
+    routes.extend(staff_sessions::routes());
+    routes.extend(organizations::routes());
+    routes
+}
+
+/// Every API route with its rule, as the router enforces it.
+pub fn route_rules() -> Vec<RouteRule> {
+    table()
+        .into_iter()
+        .map(|route| RouteRule {
+            method: route.method,
+            path: format!("/api/v1{}", route.path),
+            rule: route.rule,
+        })
+        .collect()
+}
+
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    let mut api = Router::new();
+    for route in table() {
+        let rule = route.rule;
+        let guarded = route.handler.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            move |State(state): State<AppState>, request: Request, next: Next| {
+                enforce(state, rule, request, next)
+            },
+        ));
+        api = api.route(route.path, guarded);
+    }
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/api/v1", api)
         .fallback(not_found)
+}
+
+/// Applies a route's [`Rule`]; the authenticated [`Caller`] is handed to the handler through
+/// the request's extensions so the session is looked up once.
+async fn enforce(state: AppState, rule: Rule, request: Request, next: Next) -> Response {
+    let Rule::Staff(roles) = rule else {
+        return next.run(request).await;
+    };
+    let (mut parts, body) = request.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    if !roles.contains(&caller.role) {
+        return AppError::Forbidden.into_response();
+    }
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// The process is up.

@@ -11,13 +11,13 @@
 //! | `GET /organizations/{id}/certificates` | admin, auditor; org (their own) |
 //! | `GET /certificates/{id}` | admin, auditor; org (owner) |
 
+use axum::Json as JsonResponse;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json as JsonResponse, Router};
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::access;
+use super::{Route, Rule, access};
 use crate::app::{AppState, audit_entry, now_seconds, rfc3339};
 use crate::auth::{Caller, Role, hash_password};
 use crate::error::AppError;
@@ -25,22 +25,59 @@ use crate::extract::Json;
 use crate::random;
 use crate::storage::{Certificate, Organization, StaffUser};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
+pub(super) fn routes() -> Vec<Route> {
+    const READERS: &[Role] = &[Role::Admin, Role::Auditor, Role::Org];
+    const WRITERS: &[Role] = &[Role::Admin, Role::Org];
+    vec![
+        Route::new(
+            Method::POST,
             "/organizations",
-            get(list_organizations).post(create_organization),
-        )
-        .route("/organizations/{id}", get(organization))
-        .route(
+            Rule::Staff(&[Role::Admin]),
+            post(create_organization),
+        ),
+        Route::new(
+            Method::GET,
+            "/organizations",
+            Rule::Staff(READERS),
+            get(list_organizations),
+        ),
+        Route::new(
+            Method::GET,
+            "/organizations/{id}",
+            Rule::Staff(READERS),
+            get(organization),
+        ),
+        Route::new(
+            Method::POST,
             "/organizations/{id}/staff",
-            get(list_staff).post(create_staff),
-        )
-        .route(
+            Rule::Staff(&[Role::Admin]),
+            post(create_staff),
+        ),
+        Route::new(
+            Method::GET,
+            "/organizations/{id}/staff",
+            Rule::Staff(READERS),
+            get(list_staff),
+        ),
+        Route::new(
+            Method::POST,
             "/organizations/{id}/certificates",
-            get(list_certificates).post(create_certificate),
-        )
-        .route("/certificates/{id}", get(certificate))
+            Rule::Staff(WRITERS),
+            post(create_certificate),
+        ),
+        Route::new(
+            Method::GET,
+            "/organizations/{id}/certificates",
+            Rule::Staff(READERS),
+            get(list_certificates),
+        ),
+        Route::new(
+            Method::GET,
+            "/certificates/{id}",
+            Rule::Staff(READERS),
+            get(certificate),
+        ),
+    ]
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
-use axum::{Json as JsonResponse, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{AppState, audit_entry, now_seconds, rfc3339};
@@ -17,11 +17,19 @@ use crate::extract::Json;
 use crate::random;
 use crate::storage::Session;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/staff/sessions", post(login))
-        .route("/staff/sessions/current", delete(logout))
-        .route("/staff/me", get(me))
+use super::{Route, Rule, STAFF};
+
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new(Method::POST, "/staff/sessions", Rule::Public, post(login)),
+        Route::new(
+            Method::DELETE,
+            "/staff/sessions/current",
+            Rule::Staff(STAFF),
+            delete(logout),
+        ),
+        Route::new(Method::GET, "/staff/me", Rule::Staff(STAFF), get(me)),
+    ]
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! API tests: the real server on a random port, driven over HTTP. One test binary.
 
 mod auth;
+mod authorization;
 mod helpers;
 mod organizations;
 mod plumbing;

@@ -7,7 +7,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use xcert_server::Role;
 use xcert_server::storage::{
-    AuditEntry, Certificate, Organization, Session, StaffUser, Storage, StorageError,
+    AuditEntry, Certificate, Organization, Session, Site, StaffUser, Storage, StorageError,
 };
 
 use crate::helpers::ScratchDir;
@@ -171,6 +171,39 @@ async fn story(storage: &Storage) {
         "org staff need an organization"
     );
 
+    let site = Site {
+        id: "site-1".to_owned(),
+        code: "SCH1".to_owned(),
+        name: "School One".to_owned(),
+        created_at: 3,
+    };
+    storage
+        .create_site(&site, &audit("site.create", "site:site-1"))
+        .await
+        .expect("create");
+    let twin_site = Site {
+        id: "site-2".to_owned(),
+        ..site.clone()
+    };
+    assert!(matches!(
+        storage
+            .create_site(&twin_site, &audit("site.create", "site:site-2"))
+            .await,
+        Err(StorageError::Duplicate(_))
+    ));
+    let desk = StaffUser {
+        id: "user-3".to_owned(),
+        username: "sch1.desk".to_owned(),
+        role: Role::Site,
+        organization_id: None,
+        site_id: Some("site-1".to_owned()),
+        ..lead.clone()
+    };
+    storage
+        .create_staff(&desk, &audit("staff.create", "staff:user-3"))
+        .await
+        .expect("create");
+
     let session = Session {
         id: "session-1".to_owned(),
         user_id: "user-1".to_owned(),
@@ -232,6 +265,8 @@ async fn story(storage: &Storage) {
         [
             "session.revoke",
             "session.create",
+            "staff.create",
+            "site.create",
             "staff.create",
             "certificate.create",
             "organization.create"
