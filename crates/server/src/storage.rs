@@ -534,6 +534,48 @@ impl Storage {
         Ok(())
     }
 
+    /// One exam site by id.
+    pub async fn site(&self, id: &str) -> Result<Option<Site>, StorageError> {
+        let row: Option<OrganizationRow> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, code, name, created_at FROM sites WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id, code, name, created_at)| Site {
+            id,
+            code,
+            name,
+            created_at,
+        }))
+    }
+
+    /// Every exam site, by code.
+    pub async fn sites(&self) -> Result<Vec<Site>, StorageError> {
+        let rows: Vec<OrganizationRow> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, code, name, created_at FROM sites ORDER BY code").fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, name, created_at)| Site {
+                id,
+                code,
+                name,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// Lists the staff accounts scoped to one exam site.
+    pub async fn staff_of_site(&self, site_id: &str) -> Result<Vec<StaffUser>, StorageError> {
+        let sql =
+            format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE site_id = $1 ORDER BY username");
+        let rows: Vec<StaffRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(site_id).fetch_all(pool).await?
+        });
+        rows.into_iter().map(staff_from_row).collect()
+    }
+
     /// Creates a certificate. `Duplicate` when code and level are taken;
     /// `MissingReference` when the organization does not exist.
     pub async fn create_certificate(

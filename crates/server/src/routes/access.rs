@@ -44,6 +44,24 @@ pub(crate) fn write_certificates(caller: &Caller, organization_id: &str) -> Resu
     }
 }
 
+/// Reading one exam site and its staff: admin, auditor, and that site's own staff.
+pub(crate) fn read_site(caller: &Caller, site_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin | Role::Auditor => Ok(()),
+        Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
+        Role::Site => Err(AppError::NotFound("site")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading the audit log: admin and auditor.
+pub(crate) fn read_audit_log(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin | Role::Auditor => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +108,18 @@ mod tests {
                 "{role:?}"
             );
         }
+    }
+
+    #[test]
+    fn site_staff_read_their_own_site_only() {
+        let mut desk = caller(Role::Site, None);
+        desk.site_id = Some("s1".to_owned());
+        assert!(read_site(&desk, "s1").is_ok());
+        assert!(matches!(read_site(&desk, "s2"), Err(AppError::NotFound(_))));
+        assert!(matches!(
+            read_site(&caller(Role::Org, Some("o1")), "s1"),
+            Err(AppError::Forbidden)
+        ));
     }
 
     #[test]

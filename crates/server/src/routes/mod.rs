@@ -23,7 +23,9 @@ use crate::auth::{Caller, Role};
 use crate::error::AppError;
 
 pub(crate) mod access;
+mod audit;
 mod organizations;
+mod sites;
 mod staff_sessions;
 
 /// Every staff role (everyone with a staff account).
@@ -89,6 +91,8 @@ fn table() -> Vec<Route> {
     )];
     routes.extend(staff_sessions::routes());
     routes.extend(organizations::routes());
+    routes.extend(sites::routes());
+    routes.extend(audit::routes());
     routes
 }
 

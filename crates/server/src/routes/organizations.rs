@@ -107,7 +107,7 @@ impl From<Organization> for OrganizationView {
 }
 
 /// `[A-Z0-9-]+`, the shape of certificate and organization codes.
-fn check_code(field: &str, code: &str, max_len: usize) -> Result<(), AppError> {
+pub(super) fn check_code(field: &str, code: &str, max_len: usize) -> Result<(), AppError> {
     let shape_ok = !code.is_empty()
         && code.len() <= max_len
         && code
@@ -122,7 +122,7 @@ fn check_code(field: &str, code: &str, max_len: usize) -> Result<(), AppError> {
     }
 }
 
-fn check_text(field: &str, text: &str, max_chars: usize) -> Result<String, AppError> {
+pub(super) fn check_text(field: &str, text: &str, max_chars: usize) -> Result<String, AppError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > max_chars {
         return Err(AppError::Invalid(format!(
@@ -198,18 +198,19 @@ async fn organization(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewStaff {
+pub(super) struct NewStaff {
     username: String,
     password: String,
     role: Role,
 }
 
 #[derive(Debug, Serialize)]
-struct StaffView {
+pub(super) struct StaffView {
     id: String,
     username: String,
     role: Role,
     organization: Option<String>,
+    site: Option<String>,
     created_at: String,
 }
 
@@ -220,13 +221,14 @@ impl From<StaffUser> for StaffView {
             username: user.username,
             role: user.role,
             organization: user.organization_id,
+            site: user.site_id,
             created_at: rfc3339(user.created_at),
         }
     }
 }
 
 /// Usernames are stored lower-case: `[a-z0-9._-]`, 3 to 64 characters.
-pub(crate) fn normalize_username(username: &str) -> Result<String, AppError> {
+pub(super) fn normalize_username(username: &str) -> Result<String, AppError> {
     let username = username.trim().to_lowercase();
     let shape_ok = (3..=64).contains(&username.len())
         && username.bytes().all(|byte| {
@@ -242,7 +244,7 @@ pub(crate) fn normalize_username(username: &str) -> Result<String, AppError> {
 }
 
 /// Staff passwords: 12 to 256 characters.
-fn check_password(password: &str) -> Result<(), AppError> {
+pub(super) fn check_password(password: &str) -> Result<(), AppError> {
     let length = password.chars().count();
     if (12..=256).contains(&length) {
         Ok(())
@@ -267,6 +269,19 @@ async fn create_staff(
             request.role.as_str()
         )));
     }
+    let user = create_staff_account(&state, &caller, request, Some(organization.id), None).await?;
+    Ok((StatusCode::CREATED, JsonResponse(user.into())))
+}
+
+/// Validates and stores a staff account scoped to an organization or a site, audited as
+/// `staff.create` without the password.
+pub(super) async fn create_staff_account(
+    state: &AppState,
+    caller: &Caller,
+    request: NewStaff,
+    organization_id: Option<String>,
+    site_id: Option<String>,
+) -> Result<StaffUser, AppError> {
     let username = normalize_username(&request.username)?;
     check_password(&request.password)?;
     let user = StaffUser {
@@ -274,12 +289,15 @@ async fn create_staff(
         username,
         password_hash: hash_password(request.password).await?,
         role: request.role,
-        organization_id: Some(organization.id),
-        site_id: None,
+        organization_id,
+        site_id,
         created_at: now_seconds(),
     };
     // The password is left out of the audited payload on purpose.
-    let audited = serde_json::json!({"username": user.username, "role": user.role, "organization": user.organization_id});
+    let audited = serde_json::json!({
+        "username": user.username, "role": user.role,
+        "organization": user.organization_id, "site": user.site_id
+    });
     let audit = audit_entry(
         &caller.user_id,
         "staff.create",
@@ -287,7 +305,13 @@ async fn create_staff(
         &audited,
     );
     state.storage.create_staff(&user, &audit).await?;
-    Ok((StatusCode::CREATED, JsonResponse(user.into())))
+    Ok(user)
+}
+
+impl NewStaff {
+    pub(super) fn role(&self) -> Role {
+        self.role
+    }
 }
 
 async fn list_staff(

@@ -5,4 +5,5 @@ mod authorization;
 mod helpers;
 mod organizations;
 mod plumbing;
+mod sites;
 mod storage_story;
