@@ -113,6 +113,11 @@ pub struct Drawer {
     order: Vec<u32>,
     bounds: Vec<u32>,
     digits: Vec<u32>,
+    /// In a sitting: papers each item may still appear in (its share of the exposure cap);
+    /// empty for a standalone draw.
+    allowance: Vec<u32>,
+    /// The per-item limit the allowances started from (0 for a standalone draw).
+    limit: u32,
 }
 
 impl Drawer {
@@ -126,12 +131,30 @@ impl Drawer {
             order: Vec::new(),
             bounds: Vec::new(),
             digits: Vec::new(),
+            allowance: Vec::new(),
+            limit: 0,
         }
     }
 
-    /// Takes an item out of use for every later paper (the sitting's exposure cap).
-    pub(crate) fn exhaust(&mut self, item: u32) {
-        self.state[item as usize] = EXHAUSTED;
+    /// Scratch space for drawing a sitting in which every item may appear in at most
+    /// `limit` papers. Draws then pick items with probability proportional to their
+    /// remaining allowance (an urn holding `limit` copies of each item), which keeps usage
+    /// even so that tight cells do not run dry near the end of the sitting.
+    pub(crate) fn with_exposure_limit(plan: &Plan<'_>, limit: u32) -> Drawer {
+        let mut drawer = Drawer::new(plan);
+        drawer.allowance = vec![limit; plan.pool.items().len()];
+        drawer.limit = limit;
+        drawer
+    }
+
+    /// Records that `item` appeared in one more paper; at its limit it is not drawn again.
+    pub(crate) fn record_use(&mut self, item: u32) {
+        if let Some(left) = self.allowance.get_mut(item as usize) {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                self.state[item as usize] = EXHAUSTED;
+            }
+        }
     }
 
     fn begin(&mut self) {
@@ -155,11 +178,14 @@ impl Drawer {
                 .all(|&enemy| self.state[enemy as usize] != self.generation)
     }
 
-    /// Draws every slot uniformly from its cell among the items still eligible. Returns the
-    /// fairness sum, or the index of a cell that ran out of eligible items. The first try of
-    /// every slot comes from one batch of uniform indices (one per slot, bound = its cell's
-    /// size); retries draw single indices.
+    /// Draws every slot from its cell among the items still eligible: uniformly for a
+    /// standalone draw, proportionally to the remaining allowance in a sitting (a uniform
+    /// index accepted when a uniform integer below the limit is below the item's
+    /// allowance). Returns the fairness sum, or the index of a cell that ran out of
+    /// eligible items. The first try of every slot comes from one batch of uniform digits;
+    /// retries draw single integers.
     fn select(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng) -> Result<f64, usize> {
+        let weighted = self.limit > 0;
         self.bounds.clear();
         for &cell_index in &plan.slot_cell {
             let len = plan.cells[usize::from(cell_index)].len();
@@ -167,43 +193,73 @@ impl Drawer {
                 return Err(usize::from(cell_index));
             }
             self.bounds.push(len);
+            if weighted {
+                self.bounds.push(self.limit);
+            }
         }
-        fill_uniform(rng, &self.bounds, &mut self.digits);
+        let mut digits = std::mem::take(&mut self.digits);
+        fill_uniform(rng, &self.bounds, &mut digits);
+        let stride = if weighted { 2 } else { 1 };
         let mut sum = 0.0;
         for (slot, &cell_index) in plan.slot_cell.iter().enumerate() {
             let cell = &plan.cells[usize::from(cell_index)];
             let members = plan.cell_members(cell);
-            let mut candidate = members[self.digits[slot] as usize];
-            if !self.eligible(plan, candidate) {
-                let mut found = None;
-                for _ in 1..REJECTION_TRIES {
-                    let retry = members[below(rng, cell.len()) as usize];
-                    if self.eligible(plan, retry) {
-                        found = Some(retry);
-                        break;
+            let first = members[digits[slot * stride] as usize];
+            let first_ok = self.eligible(plan, first)
+                && (!weighted || digits[slot * stride + 1] < self.allowance[first as usize]);
+            let candidate = if first_ok {
+                first
+            } else {
+                match self.retry(plan, rng, members) {
+                    Some(candidate) => candidate,
+                    None => {
+                        self.digits = digits;
+                        return Err(usize::from(cell_index));
                     }
                 }
-                candidate = match found {
-                    Some(found) => found,
-                    None => {
-                        let mut scratch = std::mem::take(&mut self.scratch);
-                        scratch.clear();
-                        scratch.extend(members.iter().copied().filter(|&c| self.eligible(plan, c)));
-                        let picked = if scratch.is_empty() {
-                            None
-                        } else {
-                            Some(scratch[below(rng, scratch.len() as u32) as usize])
-                        };
-                        self.scratch = scratch;
-                        picked.ok_or(usize::from(cell_index))?
-                    }
-                };
-            }
+            };
             self.state[candidate as usize] = self.generation;
             self.chosen[slot] = candidate;
             sum += cell.weight * plan.p[candidate as usize];
         }
+        self.digits = digits;
         Ok(sum)
+    }
+
+    /// Further tries for one slot, then a draw from the listed eligible items (weighted by
+    /// allowance in a sitting). `None` when no item of the cell is eligible.
+    fn retry(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng, members: &[u32]) -> Option<u32> {
+        let weighted = self.limit > 0;
+        for _ in 1..REJECTION_TRIES {
+            let candidate = members[below(rng, members.len() as u32) as usize];
+            if self.eligible(plan, candidate)
+                && (!weighted || below(rng, self.limit) < self.allowance[candidate as usize])
+            {
+                return Some(candidate);
+            }
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend(members.iter().copied().filter(|&c| self.eligible(plan, c)));
+        let picked = if scratch.is_empty() {
+            None
+        } else if weighted {
+            let total: u32 = scratch.iter().map(|&c| self.allowance[c as usize]).sum();
+            let mut target = below(rng, total);
+            scratch.iter().copied().find(|&c| {
+                let weight = self.allowance[c as usize];
+                if target < weight {
+                    true
+                } else {
+                    target -= weight;
+                    false
+                }
+            })
+        } else {
+            Some(scratch[below(rng, scratch.len() as u32) as usize])
+        };
+        self.scratch = scratch;
+        picked
     }
 
     /// Greedy seeded swaps within cells until the fairness sum is within tolerance. Returns

@@ -28,6 +28,8 @@ pub struct RuleReport {
     pub description: String,
     /// Items that satisfy the rule's filters.
     pub qualifying: u32,
+    /// Items the rule draws from after overlapping rules were made disjoint.
+    pub drawn_from: u32,
     /// Items per paper.
     pub count: u32,
     /// Items the cell needs so that no item exceeds the exposure cap: ceil(count / cap).
@@ -234,7 +236,7 @@ fn run_flow(
     let mut source_edges = Vec::with_capacity(rules);
     for (r, cell) in plan.cells.iter().enumerate() {
         source_edges.push(network.add_edge(source, rule_node(r), demand(cell.count)));
-        for member in plan.cell_members(cell) {
+        for member in plan.qualifying_members(cell) {
             network.add_edge(rule_node(r), item_node(position[member]), item_capacity);
         }
     }
@@ -315,7 +317,7 @@ impl Plan<'_> {
         let mut rules = Vec::new();
         let mut problems = Vec::new();
         for (index, cell) in self.cells.iter().enumerate() {
-            let members = self.cell_members(cell);
+            let members = self.qualifying_members(cell);
             let member_set: std::collections::HashSet<u32> = members.iter().copied().collect();
             let enemy_pairs = members
                 .iter()
@@ -332,7 +334,8 @@ impl Plan<'_> {
                 rule: u32::from(cell.rule_in_section) + 1,
                 line: self.rule_of(index).line,
                 description: self.rule_of(index).describe(),
-                qualifying: cell.len(),
+                qualifying: cell.qualifying_end - cell.qualifying_start,
+                drawn_from: cell.len(),
                 count: cell.count,
                 needed_for_exposure: (f64::from(cell.count) / cap - 1e-9).ceil() as u32,
                 enemy_pairs,
@@ -340,7 +343,7 @@ impl Plan<'_> {
             });
         }
 
-        let mut items: Vec<u32> = self.cell_items.clone();
+        let mut items: Vec<u32> = self.qualifying_items.clone();
         items.sort_unstable();
         items.dedup();
         let position: HashMap<u32, usize> = items
@@ -409,7 +412,7 @@ impl Plan<'_> {
                         let mut pooled: Vec<u32> = exposure
                             .short_rules
                             .iter()
-                            .flat_map(|&r| self.cell_members(&self.cells[r]).iter().copied())
+                            .flat_map(|&r| self.qualifying_members(&self.cells[r]).iter().copied())
                             .collect();
                         pooled.sort_unstable();
                         pooled.dedup();

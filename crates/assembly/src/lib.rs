@@ -91,7 +91,7 @@ pub use blueprint::{
 pub use draw::{Drawer, MAX_ATTEMPTS, Paper, PaperItem, draw};
 pub use error::AssemblyError;
 pub use feasibility::{FairnessReport, FeasibilityReport, Problem, ProblemKind, RuleReport};
-pub use plan::Plan;
+pub use plan::{Partition, Plan};
 pub use pool::{ItemSpec, ItemType, MAX_OPTIONS, Pool, PoolItem};
 pub use seed::Seed;
 pub use sitting::{SittingReport, Spread, draw_sitting};

@@ -2,6 +2,8 @@
 //! fairness weight of each slot, the fairness target. Built once, then used for every draw.
 
 use crate::AssemblyError;
+use std::collections::{BTreeMap, HashMap};
+
 use crate::blueprint::{
     Blueprint, BlueprintDiagnostic, FairnessMeasure, format_points, glob_matches,
 };
@@ -18,8 +20,13 @@ pub(crate) struct Cell {
     pub(crate) points: u32,
     /// Fairness weight per unit of p-value: points for expected score, 1 for mean difficulty.
     pub(crate) weight: f64,
+    /// The cell's items to draw from (disjoint from every other cell's when the partition
+    /// succeeded), as a range of `Plan::cell_items`.
     pub(crate) start: u32,
     pub(crate) end: u32,
+    /// Every item satisfying the rule's filters, as a range of `Plan::qualifying_items`.
+    pub(crate) qualifying_start: u32,
+    pub(crate) qualifying_end: u32,
 }
 
 impl Cell {
@@ -37,6 +44,19 @@ pub(crate) struct SectionSlots {
     pub(crate) shuffle_options: bool,
 }
 
+/// How overlapping rules were made disjoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    /// No item qualifies for two rules: nothing to do.
+    NoOverlap,
+    /// Every rule got at least ceil(count / cap) items of its own.
+    ForExposureCap,
+    /// Every rule got at least `count` items of its own, but not enough for the cap.
+    PerPaperOnly,
+    /// Not even `count` items per rule: the cells overlap and draws may fail.
+    Overlapping,
+}
+
 /// A blueprint compiled against a pool.
 #[derive(Debug, Clone)]
 pub struct Plan<'a> {
@@ -44,6 +64,10 @@ pub struct Plan<'a> {
     pub(crate) blueprint: &'a Blueprint,
     pub(crate) cells: Vec<Cell>,
     pub(crate) cell_items: Vec<u32>,
+    pub(crate) qualifying_items: Vec<u32>,
+    /// Whether the cells were made disjoint with the exposure cap's sizes (true), with
+    /// per-paper sizes only, or not at all (the rules compete for too few items).
+    pub(crate) partition: Partition,
     /// Rule (cell) index of each slot; slots are grouped by section, in rule order.
     pub(crate) slot_cell: Vec<u16>,
     pub(crate) sections: Vec<SectionSlots>,
@@ -68,7 +92,7 @@ impl<'a> Plan<'a> {
     pub fn new(pool: &'a Pool, blueprint: &'a Blueprint) -> Result<Plan<'a>, AssemblyError> {
         let mut diagnostics = Vec::new();
         let mut cells = Vec::new();
-        let mut cell_items = Vec::new();
+        let mut qualifying_items: Vec<u32> = Vec::new();
         let mut slot_cell = Vec::new();
         let mut sections = Vec::new();
         let measure = blueprint.fairness().measure;
@@ -107,7 +131,7 @@ impl<'a> Plan<'a> {
                         problem(format!("the bank has no item of type `{}`", kind.as_str()));
                     }
                 }
-                let start = cell_items.len() as u32;
+                let start = qualifying_items.len() as u32;
                 for (index, item) in pool.items().iter().enumerate() {
                     let kp_ok = match (&kp_mask, item.knowledge_point()) {
                         (None, _) => true,
@@ -124,14 +148,14 @@ impl<'a> Plan<'a> {
                             .item_points
                             .is_none_or(|points| points == item.points());
                     if qualifies {
-                        cell_items.push(index as u32);
+                        qualifying_items.push(index as u32);
                     }
                 }
-                let end = cell_items.len() as u32;
+                let end = qualifying_items.len() as u32;
                 let points = match section.points.or(rule.item_points) {
                     Some(points) => points,
                     None => {
-                        let mut values: Vec<u32> = cell_items[start as usize..end as usize]
+                        let mut values: Vec<u32> = qualifying_items[start as usize..end as usize]
                             .iter()
                             .map(|&index| pool.items()[index as usize].points())
                             .collect();
@@ -167,6 +191,8 @@ impl<'a> Plan<'a> {
                     weight,
                     start,
                     end,
+                    qualifying_start: start,
+                    qualifying_end: end,
                 });
                 for _ in 0..rule.count {
                     slot_cell.push(cell_index as u16);
@@ -199,6 +225,8 @@ impl<'a> Plan<'a> {
             return Err(AssemblyError::InvalidBlueprint(diagnostics));
         }
 
+        let (cell_items, partition) =
+            partition_cells(&mut cells, &qualifying_items, blueprint.max_exposure());
         let items = pool.items();
         let p: Vec<f64> = items.iter().map(|item| item.difficulty()).collect();
         let mut enemy_start = Vec::with_capacity(items.len() + 1);
@@ -244,6 +272,8 @@ impl<'a> Plan<'a> {
             blueprint,
             cells,
             cell_items,
+            qualifying_items,
+            partition,
             slot_cell,
             sections,
             p,
@@ -290,8 +320,19 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// The items a cell draws from.
     pub(crate) fn cell_members(&self, cell: &Cell) -> &[u32] {
         &self.cell_items[cell.start as usize..cell.end as usize]
+    }
+
+    /// Every item satisfying a cell's rule (cells may overlap here).
+    pub(crate) fn qualifying_members(&self, cell: &Cell) -> &[u32] {
+        &self.qualifying_items[cell.qualifying_start as usize..cell.qualifying_end as usize]
+    }
+
+    /// How overlapping rules were made disjoint.
+    pub const fn partition(&self) -> Partition {
+        self.partition
     }
 
     #[inline]
@@ -316,4 +357,115 @@ impl<'a> Plan<'a> {
         let cell = &self.cells[cell_index];
         &self.blueprint.sections()[cell.section as usize].rules[cell.rule_in_section as usize]
     }
+}
+
+/// Makes the rules' cells disjoint, so that an item qualifying for several rules is drawn
+/// by exactly one of them (which keeps inclusion probabilities equal within a cell and lets
+/// the exposure cap be met rule by rule). A max-flow gives every rule ceil(lambda x count)
+/// items of its own, with lambda as large as possible (binary search from 1 / cap, so every
+/// rule has the same relative room above what the cap needs; failing 1 / cap, lambda = 1);
+/// the items left over go, in id order, to the qualifying rule with the fewest items per
+/// drawn item (ties: the earlier rule). Deterministic. Returns the new flat item list (each
+/// cell's range rewritten) and what was achieved.
+fn partition_cells(cells: &mut [Cell], qualifying: &[u32], cap: f64) -> (Vec<u32>, Partition) {
+    let mut rules_of: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (r, cell) in cells.iter().enumerate() {
+        for &item in &qualifying[cell.qualifying_start as usize..cell.qualifying_end as usize] {
+            rules_of.entry(item).or_default().push(r);
+        }
+    }
+    if rules_of.values().all(|rules| rules.len() == 1) {
+        return (qualifying.to_vec(), Partition::NoOverlap);
+    }
+    let items: Vec<u32> = rules_of.keys().copied().collect();
+    let position: HashMap<u32, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, &item)| (item, i))
+        .collect();
+    // Solves the flow for a given lambda; returns each item's owner when every rule got its
+    // ceil(lambda x count).
+    let solve = |lambda: f64| -> Option<HashMap<u32, usize>> {
+        let rules = cells.len();
+        let mut network = crate::flow::FlowNetwork::new(2 + rules + items.len());
+        let mut demand = 0;
+        let mut edges = Vec::new();
+        for (r, cell) in cells.iter().enumerate() {
+            let need = (lambda * f64::from(cell.count) - 1e-9).ceil() as i64;
+            demand += need;
+            network.add_edge(0, 2 + r, need);
+            for &item in &qualifying[cell.qualifying_start as usize..cell.qualifying_end as usize] {
+                let edge = network.add_edge(2 + r, 2 + rules + position[&item], 1);
+                edges.push((r, item, edge));
+            }
+        }
+        for i in 0..items.len() {
+            network.add_edge(2 + rules + i, 1, 1);
+        }
+        if network.max_flow(0, 1) < demand {
+            return None;
+        }
+        Some(
+            edges
+                .iter()
+                .filter(|&&(_, _, edge)| network.flow(edge) > 0)
+                .map(|&(r, item, _)| (item, r))
+                .collect(),
+        )
+    };
+    let (mut owner, outcome) = match solve(1.0 / cap) {
+        Some(owner) => {
+            // Raise lambda while the flow still succeeds.
+            let (mut low, mut high) = (1.0 / cap, items.len() as f64 + 1.0);
+            let mut best = owner;
+            for _ in 0..24 {
+                let middle = (low + high) / 2.0;
+                match solve(middle) {
+                    Some(found) => {
+                        best = found;
+                        low = middle;
+                    }
+                    None => high = middle,
+                }
+                if high - low < 0.01 {
+                    break;
+                }
+            }
+            (best, Partition::ForExposureCap)
+        }
+        None => match solve(1.0) {
+            Some(owner) => (owner, Partition::PerPaperOnly),
+            None => return (qualifying.to_vec(), Partition::Overlapping),
+        },
+    };
+    let mut sizes = vec![0u32; cells.len()];
+    for &r in owner.values() {
+        sizes[r] += 1;
+    }
+    for (&item, candidates) in &rules_of {
+        if owner.contains_key(&item) {
+            continue;
+        }
+        let ratio = |rule: usize| f64::from(sizes[rule]) / f64::from(cells[rule].count.max(1));
+        let mut best = candidates[0];
+        for &r in candidates {
+            if ratio(r) < ratio(best) {
+                best = r;
+            }
+        }
+        owner.insert(item, best);
+        sizes[best] += 1;
+    }
+    let mut flat = Vec::with_capacity(items.len());
+    for (r, cell) in cells.iter_mut().enumerate() {
+        cell.start = flat.len() as u32;
+        flat.extend(
+            qualifying[cell.qualifying_start as usize..cell.qualifying_end as usize]
+                .iter()
+                .copied()
+                .filter(|item| owner[item] == r),
+        );
+        cell.end = flat.len() as u32;
+    }
+    (flat, outcome)
 }

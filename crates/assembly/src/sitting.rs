@@ -101,7 +101,7 @@ pub fn draw_sitting(
     let cap = plan.blueprint.max_exposure();
     let papers = candidates.len();
     let limit = ((cap * papers as f64 + 1e-9).floor() as u32).max(1);
-    let mut drawer = Drawer::new(plan);
+    let mut drawer = Drawer::with_exposure_limit(plan, limit);
     let mut paper = Paper::default();
     let mut counts = vec![0u32; plan.pool.items().len()];
     let mut score = Accumulator::default();
@@ -119,11 +119,8 @@ pub fn draw_sitting(
                 other => other,
             })?;
         for item in paper.items() {
-            let count = &mut counts[item.item() as usize];
-            *count += 1;
-            if *count >= limit {
-                drawer.exhaust(item.item());
-            }
+            counts[item.item() as usize] += 1;
+            drawer.record_use(item.item());
         }
         score.push(paper.expected_score());
         difficulty.push(paper.mean_difficulty());
