@@ -6,70 +6,83 @@
 //!
 //! A [`Blueprint`] (TOML, `format = 1`, see `docs/BLUEPRINT-FORMAT.md`) is compiled once
 //! against a [`Pool`] (the indexed view of a bank) into a [`Plan`]: each draw rule becomes a
-//! *cell*, the sorted list of pool indices of the items that satisfy its filters, and each
-//! paper position (*slot*) knows its cell, points and fairness weight. Everything after that
-//! is integer indexing into flat arrays, which is what makes a 60-item paper cost
-//! microseconds: test-assembly solvers (integer programming) take seconds per form because
-//! they optimise; we sample, and repair only what the fairness rule rejects.
+//! *cell* of pool indices, and each paper position (*slot*) knows its cell, points and
+//! fairness weight. Everything after that is integer indexing into flat arrays, which is
+//! what makes a paper cost microseconds: test-assembly solvers (integer programming) take
+//! seconds per form because they optimise; we sample, and repair only what the fairness
+//! rule rejects.
 //!
-//! [`Plan::feasibility`] runs before any draw. "Can every rule get its items" is a bipartite
-//! b-matching, because an item may qualify for several rules but can serve only one: it is
-//! solved exactly as a max-flow (source → rule, capacity = count; rule → qualifying item,
-//! capacity 1; item → sink, capacity 1). Enemies are folded in as a relaxation: each
-//! connected group of enemies gets one extra node whose capacity is its independence number
-//! (exact for groups of up to 40 items), so the test is necessary and, for the usual
-//! pairs of enemies, also sufficient. The same network with fractional capacities (item →
-//! sink = the exposure cap) tests whether a sitting can respect the cap: a cell of N items
-//! serving n per paper needs N ≥ n / cap, generalised to overlapping cells. A failing flow's
-//! minimum cut names the rules that compete for too few items and by how much. The fairness
-//! range (lowest and highest reachable value) and the analytic spread of unconstrained
-//! sampling complete the report.
+//! An item may satisfy several rules (say "3 hard singles from anywhere" and "7 singles
+//! on html.*"). The plan makes the cells *disjoint* with a max-flow (source → rule,
+//! capacity ⌈λ × count⌉; rule → qualifying item, 1; item → sink, 1), raising λ by binary
+//! search from 1 / cap so that every rule keeps the same relative room above what the
+//! exposure cap needs; items the flow leaves over go, in id order, to the qualifying rule
+//! with the fewest items per drawn item. Within a disjoint cell every item then has the same
+//! chance, and the cap can be met rule by rule. ([`Plan::partition`] says what was achieved;
+//! if not even `count` items per rule can be found the cells stay overlapping and the
+//! feasibility report says why.)
+//!
+//! [`Plan::feasibility`] runs before any draw, on the rules as written (overlapping).
+//! "Can every rule get its items" is a bipartite b-matching, solved exactly as a max-flow,
+//! not by counting. Enemies are folded in as a relaxation: each connected group of enemies
+//! gets a node whose capacity is its independence number (exact for groups of up to 40
+//! items), so the test is necessary and, for the usual pairs of enemies, also sufficient.
+//! The same network with fractional capacities (item → sink = the cap) tests whether a
+//! sitting can respect the exposure cap: a cell of N items serving n per paper needs
+//! N ≥ n / cap, generalised to overlapping rules. A failing flow's minimum cut names the
+//! rules that compete for too few items and by how much. The reachable fairness range and
+//! the analytic spread of unconstrained sampling complete the report.
 //!
 //! # Randomness and the distribution drawn
 //!
 //! The paper seed is 32 bytes; a sitting derives candidate `c`'s seed as
 //! `HMAC-SHA256(key = sitting secret, message = "paper" || 0x00 || UTF-8(c))`
-//! ([`Seed::paper_seed`]). One `rand_chacha::ChaCha20Rng` is seeded with it and consumed in
-//! this fixed order, using the crate's own sampling primitives (so the mapping is pinned by
-//! this source, not by a `rand` version): Lemire's unbiased multiply-and-reject for an
-//! integer below n (usually one `u32`), and Fisher–Yates whose swap indices, for up to 12
-//! elements, are the mixed-radix digits of one uniform integer below n!.
+//! ([`Seed::paper_seed`]). One `rand_chacha::ChaCha20Rng` is seeded with it. Every random
+//! integer comes from this crate's own primitives, so the mapping from seed to paper is
+//! pinned by this source and not by a `rand` version: a uniform integer below n is
+//! Lemire's multiply-and-reject on one `u32`; a *batch* of uniform integers with known
+//! bounds is the batched form of the same method (Brackett-Rozinsky and Lemire, 2024):
+//! bounds are grouped while their product fits in 64 bits, one `u64` is multiplied by each
+//! bound in turn, and a final rejection test makes the digits exactly uniform and
+//! independent. A permutation is Fisher–Yates with such digits. The stream is consumed in
+//! this order:
 //!
-//! 1. *Selection.* Slots are filled in blueprint order (sections, then rules, then `count`
-//!    times). Each slot draws an index uniformly from its cell and rejects items already in
-//!    the paper, enemies of items in the paper, and (in a sitting) items at the exposure
-//!    limit; after 16 rejections it lists the eligible items and draws uniformly among
-//!    them. Either way the pick is uniform over the eligible items, so with no enemies, no
-//!    overlap between cells and no cap, each rule's items are a uniform `count`-subset of
-//!    its cell (a sequential partial draw without replacement, equivalent to partial
-//!    Fisher–Yates). *Departures:* an item in several cells is more likely to be drawn
-//!    than its cell-mates; an item with enemies is slightly less likely (it is excluded when
-//!    its enemy came first); the exposure cap makes later papers of a sitting avoid
-//!    over-used items.
-//! 2. *Fairness repair.* If the paper's fairness value (expected score Σ points × p, or
-//!    mean p) misses the target by more than the tolerance, seeded swaps are tried: a
-//!    uniform slot, a uniform candidate from the same cell, accepted only when the candidate
-//!    is eligible and the swap moves the value strictly closer to the target. It stops
-//!    inside the tolerance; if it cannot within 64 + 16 × slots tries, the whole paper is
-//!    drawn again from the continuing stream, up to 16 attempts, and then the draw fails
-//!    with [`AssemblyError::DrawFailed`] (never an unfair paper). *Departure:* papers that
-//!    were fair on the first draw are uniform (conditional on the rules); repaired papers
+//! 1. *Selection.* One batch: for every slot in blueprint order (sections, rules, `count`
+//!    times) an index below its cell's size (and, in a sitting, an integer below the
+//!    exposure limit). The slot takes that item if it is eligible: not already in the
+//!    paper, no enemy in the paper, and in a sitting not at its limit and accepted with
+//!    probability allowance / limit. Otherwise up to 15 single retries, then a draw from
+//!    the listed eligible items. So a standalone draw is uniform over the eligible items
+//!    of the cell, and with no enemies each rule's items are a uniform `count`-subset of its
+//!    cell (a sequential draw without replacement, equivalent to partial Fisher–Yates). In a
+//!    sitting the pick is proportional to the item's remaining allowance — sampling from an
+//!    urn holding `limit` copies of every item — which keeps usage even, so tight cells do
+//!    not run dry near the end. *Departures from uniform:* an item with enemies is slightly
+//!    less likely (it is skipped when its enemy came first); in a sitting, items already
+//!    used often are less likely.
+//! 2. *Fairness repair* (single integers). If the paper's fairness value (expected score
+//!    Σ points × p, or mean p) misses the target by more than the tolerance, seeded swaps
+//!    are tried: a uniform slot, a uniform item of the same cell, accepted only when that
+//!    item is eligible and the swap moves the value strictly closer to the target. It
+//!    stops inside the tolerance; if it cannot within 64 + 16 × slots tries, the whole
+//!    paper is drawn again from the continuing stream, up to 16 attempts, and then the draw
+//!    fails with [`AssemblyError::DrawFailed`]: never an unfair paper. *Departure:* papers
+//!    that were fair on the first draw are uniform (given the rules); repaired papers
 //!    over-represent items whose p-value is near their cell's mean and under-represent the
-//!    extremes, i.e. the overall distribution is "uniform, then greedily pulled into the
-//!    tolerance band", not uniform over all fair papers. The fraction of papers repaired
-//!    is reported by sittings; the feasibility report estimates it in advance.
-//! 3. *Order.* For each section in order: if `shuffle_items`, a uniform permutation of the
-//!    section's items (otherwise rule order, and id order within a rule); then for each
-//!    item of the section in paper order, a uniform permutation of its options when both
-//!    the section and the item allow shuffling (items without options take nothing).
+//!    extremes. The result is "uniform, then greedily pulled into the tolerance band", not
+//!    uniform over all fair papers. The feasibility report estimates the share of papers
+//!    needing repair; a sitting reports it.
+//! 3. *Order.* One batch: the Fisher–Yates digits of every section with `shuffle_items`
+//!    (in section order), then those of every item whose options are shuffled, in slot
+//!    order. Unshuffled sections list items in rule order, by id within a rule; items whose
+//!    section or own `shuffle_options` forbids it keep the authored option order.
 //!
-//! A sitting ([`draw_sitting`]) draws candidates in the order given and takes an item out
-//! of use once it has appeared in max(1, ⌊cap × papers⌋) papers, so the cap always holds
-//! (for sittings smaller than 1 / cap it cannot, and the limit of 1 paper is used). A
-//! sitting's papers therefore depend on the candidate list and its order; an auditor
-//! re-derives them by re-running the sitting (100,000 papers take well under a second).
-//! A single paper drawn with [`draw`] ignores exposure and is what `xcert paper verify`
-//! re-derives from (bank, blueprint, seed).
+//! A sitting ([`draw_sitting`]) draws candidates in the order given and lets an item appear
+//! in at most max(1, ⌊cap × papers⌋) papers, so the cap always holds (a sitting smaller than
+//! 1 / cap cannot honour it and uses a limit of one paper). A sitting's papers therefore
+//! depend on the candidate list and its order; an auditor re-derives them by re-running the
+//! sitting (100,000 papers take about a second). A single paper drawn with [`draw`]
+//! ignores exposure and is what `xcert paper verify` re-derives from (bank, blueprint, seed).
 
 mod blueprint;
 mod draw;

@@ -457,3 +457,43 @@ fn cells_with_mixed_points_need_an_override() {
         found[0]
     );
 }
+
+#[test]
+fn overlapping_rules_share_their_items_so_that_each_can_meet_the_cap() {
+    // 40 singles: 20 html (10 of them hard), 20 css (10 hard). Rule 1 takes 2 html singles,
+    // rule 2 takes 2 hard singles of any knowledge point. Each needs 8 items of its own at
+    // cap 0.25; a naive split (all html to rule 1) would leave rule 2 only the 10 hard css.
+    let specs: Vec<ItemSpec> = (0..40)
+        .map(|i| {
+            let kp = if i < 20 { "html" } else { "css" };
+            let p = if i % 2 == 0 { 0.3 } else { 0.8 };
+            item(&format!("S{i:02}"), kp, ItemType::Single, p, 100)
+        })
+        .collect();
+    let pool = Pool::new(
+        vec!["html".to_owned(), "css".to_owned()],
+        specs,
+        "h".to_owned(),
+    )
+    .expect("pool");
+    let blueprint = Blueprint::parse(
+        "format = 1\ntitle = \"T\"\nduration_minutes = 10\ntotal_points = 4\npass_score = 1\n[fairness]\ntolerance = 0.5\n[[section]]\nid = \"a\"\ntitle = \"A\"\n[[section.rule]]\nknowledge_point = \"html\"\ncount = 2\n[[section.rule]]\ndifficulty = \"hard\"\ncount = 2\n",
+    )
+    .expect("blueprint");
+    let plan = Plan::new(&pool, &blueprint).expect("plan");
+    assert_eq!(plan.partition(), xcert_assembly::Partition::ForExposureCap);
+    let report = plan.feasibility();
+    assert_eq!(report.rules[0].qualifying, 20);
+    assert_eq!(report.rules[1].qualifying, 20);
+    // 30 distinct items qualify; max-min sharing gives each rule 15, above the 8 it needs.
+    assert_eq!(report.rules[0].drawn_from + report.rules[1].drawn_from, 30);
+    assert!(
+        report.rules.iter().all(|rule| rule.drawn_from >= 14),
+        "{:?}",
+        report.rules
+    );
+    let candidates: Vec<String> = (0..400).map(|i| format!("C{i:03}")).collect();
+    let sitting = draw_sitting(&plan, &seed(8), &candidates, |_, _| {}).expect("sitting");
+    assert!(sitting.max_exposure <= 0.25);
+    assert_eq!(sitting.items_used, 30);
+}
