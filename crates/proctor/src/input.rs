@@ -248,7 +248,7 @@ impl Instance {
                 ),
             );
         }
-        if policy.min_external > policy.proctors_per_room {
+        if policy.proctors_per_room >= 1 && policy.min_external > policy.proctors_per_room {
             problem(
                 "policy".into(),
                 format!(
