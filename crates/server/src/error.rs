@@ -176,3 +176,76 @@ pub(crate) async fn shape_bare_errors(response: Response) -> Response {
     }
     shaped
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{Body, to_bytes};
+
+    use super::*;
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("a body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn a_bare_timeout_gets_the_error_shape() {
+        runtime().block_on(async {
+            let bare = Response::builder()
+                .status(StatusCode::REQUEST_TIMEOUT)
+                .body(Body::empty())
+                .expect("response");
+            let shaped = shape_bare_errors(bare).await;
+            assert_eq!(shaped.status(), StatusCode::REQUEST_TIMEOUT);
+            assert_eq!(body_json(shaped).await["error"]["code"], "request_timeout");
+        });
+    }
+
+    #[test]
+    fn an_internal_error_hides_its_text_from_the_client_and_hands_it_to_the_logger() {
+        runtime().block_on(async {
+            let response =
+                AppError::Internal("connection refused to 10.0.0.5".to_owned()).into_response();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let logged = response
+                .extensions()
+                .get::<InternalErrorText>()
+                .map(|text| text.0.clone());
+            assert_eq!(logged.as_deref(), Some("connection refused to 10.0.0.5"));
+            let body = body_json(response).await;
+            assert_eq!(body["error"]["code"], "internal");
+            assert!(!body.to_string().contains("10.0.0.5"));
+        });
+    }
+
+    #[test]
+    fn a_duplicate_in_storage_is_a_conflict_and_other_storage_errors_are_internal() {
+        assert!(matches!(
+            AppError::from(StorageError::Duplicate("username")),
+            AppError::Conflict(_)
+        ));
+        assert!(matches!(
+            AppError::from(StorageError::Corrupt("x".to_owned())),
+            AppError::Internal(_)
+        ));
+    }
+
+    #[test]
+    fn a_successful_response_passes_through_untouched() {
+        runtime().block_on(async {
+            let ok = Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(Body::empty())
+                .expect("response");
+            assert_eq!(shape_bare_errors(ok).await.status(), StatusCode::NO_CONTENT);
+        });
+    }
+}
