@@ -674,7 +674,8 @@ fn room_order(prepared: &Prepared<'_>, rng: &mut rand_chacha::ChaCha20Rng) -> Ve
     order
 }
 
-/// Composes with the smallest cap (from 2 for checkerboard, 1 for blocked, then × 1.5) that
+/// Composes with the smallest cap (from 2 for checkerboard, 1 for blocked, then up by one,
+/// or by a quarter once the cap passes 8) that
 /// seats everyone, recording each relaxation. `None` only when even an uncapped composition
 /// leaves someone out, which cannot happen when candidates ≤ seats.
 fn compose_with_cap(
@@ -705,7 +706,7 @@ fn compose_with_cap(
         if cap >= most {
             return None;
         }
-        let next = (cap + cap.div_ceil(2)).min(most);
+        let next = (cap + (cap / 4).max(1)).min(most);
         attempts.push(Attempt {
             mixing: strategy_name(strategy),
             school_cap: cap,

@@ -51,9 +51,14 @@ struct Checker<'a> {
     by_end: Vec<usize>,
     /// (available slots, max_rooms) → number of proctors.
     profiles: Vec<(Vec<bool>, u32, u64)>,
-    /// Room → proctors whose avoidance conflicts include it.
+    /// Proctors alike in every way the conditions see (school, conflicts, slots, `max_rooms`):
+    /// one representative proctor and how many there are. Under school avoidance most of a
+    /// school's teachers are alike, so the sets below cost the schools near them, not their
+    /// teachers.
+    kinds: Vec<(usize, u64)>,
+    /// Room → kinds whose avoidance conflicts include it.
     avoiders: Vec<Vec<u32>>,
-    /// School (instance index) → proctors of that school.
+    /// School (instance index) → kinds of that school.
     proctors_of_school: HashMap<u32, Vec<u32>>,
     /// Scratch: which rooms are in the current set (by epoch).
     in_set: Vec<u32>,
@@ -83,6 +88,8 @@ impl<'a> Checker<'a> {
         let mut profile_index: HashMap<(Vec<bool>, u32), usize> = HashMap::new();
         let mut profiles: Vec<(Vec<bool>, u32, u64)> = Vec::new();
         let mut proctors_of_school: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut kind_index: HashMap<(u32, &[u32], Vec<bool>, u32), u32> = HashMap::new();
+        let mut kinds: Vec<(usize, u64)> = Vec::new();
         for p in 0..instance.proctors() {
             let ok: Vec<bool> = (0..slots).map(|s| instance.bar(p, s).is_none()).collect();
             let max = instance.proctor_max[p];
@@ -94,15 +101,29 @@ impl<'a> Checker<'a> {
                     profiles.push((key.0, key.1, 1));
                 }
             }
+            let ok: Vec<bool> = (0..slots).map(|s| instance.bar(p, s).is_none()).collect();
+            let key = (
+                instance.proctor_school[p],
+                instance.conflicts[p].as_slice(),
+                ok,
+                max,
+            );
+            if let Some(&k) = kind_index.get(&key) {
+                kinds[k as usize].1 += 1;
+                continue;
+            }
+            let k = kinds.len() as u32;
+            kind_index.insert(key, k);
+            kinds.push((p, 1));
             proctors_of_school
                 .entry(instance.proctor_school[p])
                 .or_default()
-                .push(p as u32);
+                .push(k);
         }
         let mut avoiders = vec![Vec::new(); instance.rooms()];
-        for (p, rooms) in instance.conflicts.iter().enumerate() {
-            for &r in rooms {
-                avoiders[r as usize].push(p as u32);
+        for (k, &(p, _)) in kinds.iter().enumerate() {
+            for &r in &instance.conflicts[p] {
+                avoiders[r as usize].push(k as u32);
             }
         }
         Checker {
@@ -110,6 +131,7 @@ impl<'a> Checker<'a> {
             slots,
             by_end,
             profiles,
+            kinds,
             avoiders,
             proctors_of_school,
             in_set: vec![0; instance.rooms()],
@@ -175,11 +197,12 @@ impl<'a> Checker<'a> {
             let site = instance.room_site[r];
             let mut avoid = 0;
             let mut avoid_external = 0;
-            for &p in &self.avoiders[r] {
-                if instance.bar(p as usize, slot).is_none() {
-                    avoid += 1;
-                    if instance.proctor_school[p as usize] != site {
-                        avoid_external += 1;
+            for &k in &self.avoiders[r] {
+                let (p, count) = self.kinds[k as usize];
+                if instance.bar(p, slot).is_none() {
+                    avoid += count;
+                    if instance.proctor_school[p] != site {
+                        avoid_external += count;
                     }
                 }
             }
@@ -257,8 +280,8 @@ impl<'a> Checker<'a> {
 
         let mut capacity = base;
         let mut avoided = vec![0_u32; self.slots];
-        for &p in &touching {
-            let p = p as usize;
+        for &k in &touching {
+            let (p, count) = self.kinds[k as usize];
             avoided.iter_mut().for_each(|a| *a = 0);
             for &r in &instance.conflicts[p] {
                 if self.in_set[r as usize] == epoch {
@@ -271,7 +294,7 @@ impl<'a> Checker<'a> {
                 |s| instance.bar(p, s).is_none() && rooms_in_slot[s] > avoided[s],
                 max,
             );
-            capacity -= full - actual;
+            capacity -= count * (full - actual);
         }
         let size = set.rooms.len() as u64;
         Self::record(
@@ -287,8 +310,8 @@ impl<'a> Checker<'a> {
 
         if instance.min_external > 0 {
             let mut external_capacity = base;
-            for &p in &home {
-                let p = p as usize;
+            for &k in &home {
+                let (p, count) = self.kinds[k as usize];
                 let school = instance.proctor_school[p];
                 for (s, a) in avoided.iter_mut().enumerate() {
                     *a = site_rooms.get(&(s as u32, school)).copied().unwrap_or(0);
@@ -305,7 +328,7 @@ impl<'a> Checker<'a> {
                     |s| instance.bar(p, s).is_none() && rooms_in_slot[s] > avoided[s],
                     max,
                 );
-                external_capacity -= full - actual;
+                external_capacity -= count * (full - actual);
             }
             Self::record(
                 report,
