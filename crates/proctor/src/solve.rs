@@ -143,11 +143,14 @@ pub(crate) struct Context<'a> {
     pub(crate) per_room: u32,
     pub(crate) min_external: u32,
     pub(crate) demand: u64,
+    /// Whether some slots overlap in a chain (then branching may be needed).
+    pub(crate) chains: bool,
 }
 
 impl<'a> Context<'a> {
     fn new(instance: &'a Instance, rng: &mut ChaCha20Rng) -> Self {
         let groups = Groups::new(instance);
+        let chains = groups.cross.iter().any(|c| !c.is_empty());
         let mut rooms_of_slot = vec![Vec::new(); instance.slots()];
         for (r, &s) in instance.room_slot.iter().enumerate() {
             rooms_of_slot[s as usize].push(r as u32);
@@ -162,6 +165,7 @@ impl<'a> Context<'a> {
             per_room: instance.per_room,
             min_external: instance.min_external,
             demand: u64::from(instance.per_room) * instance.rooms() as u64,
+            chains,
         }
     }
 
@@ -377,14 +381,26 @@ impl Draw {
             .find(|&p| free(self, p) && fits(self, p))
     }
 
-    /// Augments until the flow is maximum for the current capacities.
-    fn augment_all(&mut self, ctx: &Context<'_>, scratch: &mut Scratch) {
-        while self.flow < ctx.demand && self.augment_once(ctx, scratch) {}
+    /// Augments until the flow is maximum for the current capacities. `strict` forbids
+    /// paths that would put a proctor in two overlapping slots of an overlap chain: it
+    /// finds only valid assignments, so it is tried first, but it is not exact on its own.
+    fn augment_all(&mut self, ctx: &Context<'_>, scratch: &mut Scratch, strict: bool) {
+        while self.flow < ctx.demand && self.augment_once(ctx, scratch, strict) {}
+    }
+
+    /// Whether proctor `p` holds no room in a slot overlapping group `g` from another group.
+    fn clear_of_overlaps(&self, ctx: &Context<'_>, p: usize, g: usize) -> bool {
+        let g_count = ctx.g();
+        ctx.groups.slots[g].iter().all(|&s| {
+            ctx.groups.cross[s as usize].iter().all(|&t| {
+                self.unit_at[p * g_count + ctx.groups.of_slot[t as usize] as usize] == NONE
+            })
+        })
     }
 
     /// One breadth-first search for an augmenting path from any proctor with spare capacity
     /// to any seat class with a free seat; augments along it when found.
-    fn augment_once(&mut self, ctx: &Context<'_>, scratch: &mut Scratch) -> bool {
+    fn augment_once(&mut self, ctx: &Context<'_>, scratch: &mut Scratch, strict: bool) -> bool {
         let inst = ctx.instance;
         let g_count = ctx.g();
         scratch.stamp += 1;
@@ -412,7 +428,10 @@ impl Draw {
                 Item::Proctor(p) => {
                     let p = p as usize;
                     for unit in p * g_count..(p + 1) * g_count {
-                        if self.unit_at[unit] == NONE && scratch.unit_seen[unit] != stamp {
+                        if self.unit_at[unit] == NONE
+                            && scratch.unit_seen[unit] != stamp
+                            && (!strict || self.clear_of_overlaps(ctx, p, unit % g_count))
+                        {
                             scratch.unit_seen[unit] = stamp;
                             scratch.unit_via[unit] = Via::Proctor;
                             scratch.queue.push_back(Item::Unit(unit as u32));
@@ -556,7 +575,14 @@ fn search(
     rng: &mut ChaCha20Rng,
     budget: &mut usize,
 ) -> Search {
-    draw.augment_all(ctx, scratch);
+    if ctx.chains {
+        let mut strict = draw.clone();
+        strict.augment_all(ctx, scratch, true);
+        if strict.flow == ctx.demand && strict.overlap_violation(ctx).is_none() {
+            return Search::Found(strict);
+        }
+    }
+    draw.augment_all(ctx, scratch, false);
     if draw.flow < ctx.demand {
         return Search::Infeasible(draw);
     }
@@ -628,7 +654,15 @@ pub fn assign(instance: &Instance, seed: u64) -> Outcome {
     let mut budget = BRANCH_LIMIT;
     let mut gave_up = false;
     loop {
-        root.augment_all(&ctx, &mut scratch);
+        if ctx.chains {
+            // The greedy start keeps the overlap rule; try to finish without breaking it.
+            let mut strict = root.clone();
+            strict.augment_all(&ctx, &mut scratch, true);
+            if strict.flow == demand && strict.overlap_violation(&ctx).is_none() {
+                return assigned(&ctx, &strict, seed);
+            }
+        }
+        root.augment_all(&ctx, &mut scratch, false);
         if root.flow == demand {
             match search(&ctx, &mut scratch, root.clone(), &mut rng, &mut budget) {
                 Search::Found(draw) => return assigned(&ctx, &draw, seed),
@@ -858,6 +892,7 @@ fn quota_to_blame(ctx: &Context<'_>, draw: &Draw) -> bool {
         per_room: ctx.per_room,
         min_external: 0,
         demand: ctx.demand,
+        chains: ctx.chains,
     };
     let mut scratch = Scratch::new(&relaxed);
     let mut open = Draw::new(&relaxed);
@@ -874,7 +909,7 @@ fn quota_to_blame(ctx: &Context<'_>, draw: &Draw) -> bool {
     }
     open.load.clone_from(&draw.load);
     open.flow = draw.flow;
-    open.augment_all(&relaxed, &mut scratch);
+    open.augment_all(&relaxed, &mut scratch, false);
     open.flow == relaxed.demand
 }
 
