@@ -15,6 +15,7 @@ pub(super) fn routes() -> Vec<Route> {
     vec![Route::new(
         Method::GET,
         "/audit-log",
+        "The newest audit-log entries, newest first",
         Rule::Staff(&[Role::Admin, Role::Auditor]),
         get(audit_log),
     )]

@@ -24,6 +24,7 @@ use crate::error::AppError;
 
 pub(crate) mod access;
 mod audit;
+mod openapi;
 mod organizations;
 mod sites;
 mod staff_sessions;
@@ -51,6 +52,7 @@ pub enum Rule {
 pub(crate) struct Route {
     method: Method,
     path: &'static str,
+    summary: &'static str,
     rule: Rule,
     handler: MethodRouter<AppState>,
 }
@@ -59,12 +61,14 @@ impl Route {
     pub(crate) fn new(
         method: Method,
         path: &'static str,
+        summary: &'static str,
         rule: Rule,
         handler: MethodRouter<AppState>,
     ) -> Self {
         Self {
             method,
             path,
+            summary,
             rule,
             handler,
         }
@@ -78,6 +82,8 @@ pub struct RouteRule {
     pub method: Method,
     /// Full path, e.g. `/api/v1/organizations/{id}`.
     pub path: String,
+    /// What it does, in one line.
+    pub summary: &'static str,
     /// Who may call it.
     pub rule: Rule,
 }
@@ -86,6 +92,7 @@ fn table() -> Vec<Route> {
     let mut routes = vec![Route::new(
         Method::GET,
         "/time",
+        "The server's clock (RFC 3339), for clients to correct their offset",
         Rule::Public,
         get(server_time),
     )];
@@ -103,6 +110,7 @@ pub fn route_rules() -> Vec<RouteRule> {
         .map(|route| RouteRule {
             method: route.method,
             path: format!("/api/v1{}", route.path),
+            summary: route.summary,
             rule: route.rule,
         })
         .collect()
@@ -123,6 +131,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/api/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .fallback(not_found)
 }

@@ -21,14 +21,27 @@ use super::{Route, Rule, STAFF};
 
 pub(super) fn routes() -> Vec<Route> {
     vec![
-        Route::new(Method::POST, "/staff/sessions", Rule::Public, post(login)),
+        Route::new(
+            Method::POST,
+            "/staff/sessions",
+            "Staff login: username and password for a bearer token",
+            Rule::Public,
+            post(login),
+        ),
         Route::new(
             Method::DELETE,
             "/staff/sessions/current",
+            "Logout: revoke the calling token's session",
             Rule::Staff(STAFF),
             delete(logout),
         ),
-        Route::new(Method::GET, "/staff/me", Rule::Staff(STAFF), get(me)),
+        Route::new(
+            Method::GET,
+            "/staff/me",
+            "The calling staff member's role and scope",
+            Rule::Staff(STAFF),
+            get(me),
+        ),
     ]
 }
 

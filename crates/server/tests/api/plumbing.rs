@@ -96,3 +96,19 @@ async fn an_oversized_body_is_a_413_and_the_server_keeps_serving() {
     reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_the_server_serves() {
+    let app = TestApp::spawn().await;
+    let reply = app.get("/api/openapi.json", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["openapi"], "3.1.0");
+    for route in xcert_server::route_rules() {
+        let method = route.method.as_str().to_lowercase();
+        assert!(
+            reply.body["paths"][&route.path][&method].is_object(),
+            "{method} {} is missing",
+            route.path
+        );
+    }
+}
