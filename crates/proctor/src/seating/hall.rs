@@ -343,3 +343,124 @@ impl<'a> Checker<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::input::{AssignmentInput, Avoidance, Candidate, Policy, Proctor, Room, Slot};
+    use crate::output::Outcome;
+
+    /// A small random instance: slots at random hours (so some overlap), rooms holding
+    /// random candidates of random schools, proctors with random schools, slots and limits.
+    fn instance() -> impl Strategy<Value = AssignmentInput> {
+        (
+            prop::collection::vec(8_u32..14, 1..4),
+            prop::collection::vec((0_usize..3, prop::collection::vec(0_usize..3, 1..4)), 1..5),
+            prop::collection::vec(
+                (
+                    0_usize..3,
+                    prop::option::of(prop::collection::vec(any::<bool>(), 3)),
+                    prop::option::of(1_i64..3),
+                ),
+                1..7,
+            ),
+            (1_i64..3, 0_i64..2, any::<bool>()),
+        )
+            .prop_map(
+                |(hours, rooms, proctors, (per_room, min_external, school))| {
+                    let slots: Vec<Slot> = hours
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| Slot {
+                            id: format!("S{i}"),
+                            start: format!("2026-06-06T{h:02}:00:00+08:00"),
+                            end: format!("2026-06-06T{:02}:00:00+08:00", h + 2),
+                        })
+                        .collect();
+                    let mut candidates = Vec::new();
+                    let rooms = rooms
+                        .iter()
+                        .enumerate()
+                        .map(|(r, (slot, schools))| {
+                            let ids = schools
+                                .iter()
+                                .map(|&s| {
+                                    let id = format!("C{}", candidates.len());
+                                    candidates.push(Candidate {
+                                        id: id.clone(),
+                                        school: format!("SCH{s}"),
+                                        class: None,
+                                    });
+                                    id
+                                })
+                                .collect();
+                            Room {
+                                id: format!("R{r}"),
+                                slot: format!("S{}", slot % slots.len()),
+                                site: format!("SCH{}", r % 3),
+                                candidates: ids,
+                            }
+                        })
+                        .collect();
+                    let proctors = proctors
+                        .iter()
+                        .enumerate()
+                        .map(|(p, (school, available, max))| Proctor {
+                            id: format!("T{p}"),
+                            school: format!("SCH{school}"),
+                            classes: Vec::new(),
+                            students: Vec::new(),
+                            available: available.as_ref().map(|a| {
+                                (0..slots.len())
+                                    .filter(|&s| a[s])
+                                    .map(|s| format!("S{s}"))
+                                    .collect()
+                            }),
+                            qualified_until: None,
+                            max_rooms: *max,
+                        })
+                        .collect();
+                    AssignmentInput {
+                        policy: Policy {
+                            proctors_per_room: per_room,
+                            min_external: min_external.min(per_room),
+                            avoidance: if school {
+                                Avoidance::School
+                            } else {
+                                Avoidance::Taught
+                            },
+                        },
+                        slots,
+                        rooms,
+                        candidates,
+                        proctors,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Hall's condition is necessary: when it fails for some set of rooms, the exact
+        /// solver finds no assignment either.
+        #[test]
+        fn a_hall_shortfall_means_no_assignment_exists(input in instance()) {
+            let instance = Instance::new(input).expect("generated input is valid");
+            let rooms = instance.rooms() as u32;
+            let mut sets = vec![RoomSet { label: "all".into(), rooms: (0..rooms).collect() }];
+            for a in 0..rooms {
+                for b in a + 1..rooms {
+                    sets.push(RoomSet { label: format!("{a},{b}"), rooms: vec![a, b] });
+                }
+            }
+            let report = check(&instance, &sets);
+            if !report.shortfalls.is_empty() {
+                let outcome = crate::assign(&instance, 1);
+                prop_assert!(matches!(outcome, Outcome::Infeasible(_)), "{:?}", report.shortfalls);
+            }
+        }
+    }
+}
