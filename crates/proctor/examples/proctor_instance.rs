@@ -1,6 +1,6 @@
 //! Writes a generated proctor-assignment input (CONTRACT section 4) as JSON on stdout.
 //!
-//! `cargo run --release -p xcert-proctor --example proctor_instance -- small|medium|province [SEED [PROCTORS]]`
+//! `cargo run --release -p xcert-proctor --example proctor_instance -- small|medium|province [SEED [PROCTORS [chained]]]`
 
 use std::io::Write as _;
 
@@ -19,7 +19,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proctors = args
         .next()
         .map_or(Ok(shape.proctors), |s| s.parse::<usize>())?;
-    let input = generate(&Shape { proctors, ..shape }, seed);
+    // An optional fourth argument `chained` makes every slot overlap the next.
+    let chained = args.next().is_some_and(|a| a == "chained");
+    let input = generate(
+        &Shape {
+            proctors,
+            chained,
+            ..shape
+        },
+        seed,
+    );
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer(&mut out, &input)?;
     writeln!(out)?;

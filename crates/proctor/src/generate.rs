@@ -26,6 +26,9 @@ pub struct Shape {
     pub min_external: i64,
     /// `policy.avoidance`.
     pub avoidance: Avoidance,
+    /// When true, slot `s` runs 2 hours from 08:00 + 90 × s minutes instead, so every slot
+    /// overlaps the next: one long overlap chain.
+    pub chained: bool,
     /// When true, proctors teach classes and students, some are available in only part of
     /// the slots, some qualifications expire, and some have `max_rooms`.
     pub constrained: bool,
@@ -45,6 +48,7 @@ impl Shape {
             per_room: 2,
             min_external: 1,
             avoidance: Avoidance::Taught,
+            chained: false,
             constrained: true,
         }
     }
@@ -74,6 +78,7 @@ impl Shape {
             per_room: 2,
             min_external: 1,
             avoidance: Avoidance::School,
+            chained: false,
             constrained: false,
         }
     }
@@ -86,8 +91,24 @@ pub fn generate(shape: &Shape, seed: u64) -> AssignmentInput {
     let rng = &mut rng;
     let times = ["08:00", "10:30", "13:30", "16:00"];
     let ends = ["10:00", "12:30", "15:30", "18:00"];
+    let chain_start = jiff::civil::date(2026, 6, 1).at(8, 0, 0, 0);
     let slots: Vec<Slot> = (0..shape.slots)
         .map(|s| {
+            if shape.chained {
+                let at = |minutes: i64| {
+                    chain_start
+                        .checked_add(jiff::Span::new().minutes(minutes))
+                        .unwrap_or(chain_start)
+                        .strftime("%Y-%m-%dT%H:%M:%S+08:00")
+                        .to_string()
+                };
+                let start = 90 * s as i64;
+                return Slot {
+                    id: format!("S{s}"),
+                    start: at(start),
+                    end: at(start + 120),
+                };
+            }
             let day = jiff::civil::date(2026, 6, 1)
                 .checked_add(jiff::Span::new().days((s / 4) as i64))
                 .unwrap_or(jiff::civil::date(2026, 6, 1));

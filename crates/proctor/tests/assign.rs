@@ -398,6 +398,7 @@ proptest! {
             per_room: 2,
             min_external: (seed % 3) as i64,
             avoidance: if seed % 2 == 0 { Avoidance::Taught } else { Avoidance::School },
+            chained: seed % 5 == 0,
             constrained: true,
         };
         let input = xcert_proctor::generate::generate(&shape, seed);
