@@ -187,12 +187,11 @@ impl Drawer {
     fn select(&mut self, plan: &Plan<'_>, rng: &mut ChaCha20Rng) -> Result<f64, usize> {
         let weighted = self.limit > 0;
         self.bounds.clear();
-        for &cell_index in &plan.slot_cell {
-            let len = plan.cells[usize::from(cell_index)].len();
-            if len == 0 {
-                return Err(usize::from(cell_index));
+        for (slot, info) in plan.slots.iter().enumerate() {
+            if info.len == 0 {
+                return Err(usize::from(plan.slot_cell[slot]));
             }
-            self.bounds.push(len);
+            self.bounds.push(info.len);
             if weighted {
                 self.bounds.push(self.limit);
             }
@@ -201,9 +200,8 @@ impl Drawer {
         fill_uniform(rng, &self.bounds, &mut digits);
         let stride = if weighted { 2 } else { 1 };
         let mut sum = 0.0;
-        for (slot, &cell_index) in plan.slot_cell.iter().enumerate() {
-            let cell = &plan.cells[usize::from(cell_index)];
-            let members = plan.cell_members(cell);
+        for (slot, info) in plan.slots.iter().enumerate() {
+            let members = &plan.cell_items[info.start as usize..(info.start + info.len) as usize];
             let first = members[digits[slot * stride] as usize];
             let first_ok = self.eligible(plan, first)
                 && (!weighted || digits[slot * stride + 1] < self.allowance[first as usize]);
@@ -214,13 +212,13 @@ impl Drawer {
                     Some(candidate) => candidate,
                     None => {
                         self.digits = digits;
-                        return Err(usize::from(cell_index));
+                        return Err(usize::from(plan.slot_cell[slot]));
                     }
                 }
             };
             self.state[candidate as usize] = self.generation;
             self.chosen[slot] = candidate;
-            sum += cell.weight * plan.p[candidate as usize];
+            sum += info.weight * plan.p(candidate);
         }
         self.digits = digits;
         Ok(sum)
@@ -281,7 +279,7 @@ impl Drawer {
                 continue;
             }
             let old = self.chosen[slot];
-            let delta = cell.weight * (plan.p[candidate as usize] - plan.p[old as usize]);
+            let delta = cell.weight * (plan.p(candidate) - plan.p(old));
             if (distance + delta).abs() >= distance.abs() {
                 continue;
             }
@@ -360,9 +358,9 @@ impl Drawer {
         for section in &plan.sections {
             if section.shuffle_options {
                 for slot in section.start..section.end {
-                    let item = self.chosen[slot as usize] as usize;
-                    if plan.item_shuffle[item] {
-                        push_shuffle_bounds(usize::from(plan.option_count[item]), &mut self.bounds);
+                    let hot = &plan.hot[self.chosen[slot as usize] as usize];
+                    if hot.shuffle {
+                        push_shuffle_bounds(usize::from(hot.option_count), &mut self.bounds);
                     }
                 }
             }
@@ -385,20 +383,21 @@ impl Drawer {
         for section in &plan.sections {
             for slot in section.start..section.end {
                 let item = self.chosen[slot as usize];
-                let option_len = plan.option_count[item as usize];
+                let hot = &plan.hot[item as usize];
+                let option_len = hot.option_count;
                 let start = paper.option_orders.len();
                 option_start_of_slot.push(start as u32);
                 paper
                     .option_orders
                     .extend_from_slice(&IDENTITY[..usize::from(option_len)]);
-                if section.shuffle_options && plan.item_shuffle[item as usize] {
+                if section.shuffle_options && hot.shuffle {
                     rest = apply_shuffle(&mut paper.option_orders[start..], rest);
                 }
             }
         }
         let mut section_digits = &digits[..section_digits_len];
         let mut points_total = 0u32;
-        let mut expected = 0.0;
+        let mut expected_hundredths = 0.0;
         let mut p_total = 0.0;
         for (section_index, section) in plan.sections.iter().enumerate() {
             self.order.clear();
@@ -420,18 +419,18 @@ impl Drawer {
                     section: section_index as u16,
                     points: cell.points,
                     option_start: option_start_of_slot[slot as usize],
-                    option_len: plan.option_count[item as usize],
+                    option_len: plan.hot[item as usize].option_count,
                 });
                 points_total += cell.points;
-                let p = plan.p[item as usize];
-                expected += f64::from(cell.points) / 100.0 * p;
+                let p = plan.p(item);
+                expected_hundredths += f64::from(cell.points) * p;
                 p_total += p;
             }
         }
         self.digits = digits;
         self.scratch = option_start_of_slot;
         paper.total_points = points_total;
-        paper.expected_score = expected;
+        paper.expected_score = expected_hundredths / 100.0;
         paper.mean_difficulty = p_total / paper.items.len().max(1) as f64;
     }
 }

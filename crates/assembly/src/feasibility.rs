@@ -299,10 +299,10 @@ pub(crate) fn analytic_sd_sum(plan: &Plan<'_>, weight: impl Fn(usize) -> f64) ->
             continue;
         }
         let w = weight(index);
-        let mean = members.iter().map(|&i| w * plan.p[i as usize]).sum::<f64>() / n;
+        let mean = members.iter().map(|&i| w * plan.p(i)).sum::<f64>() / n;
         let sigma2 = members
             .iter()
-            .map(|&i| (w * plan.p[i as usize] - mean).powi(2))
+            .map(|&i| (w * plan.p(i) - mean).powi(2))
             .sum::<f64>()
             / n;
         variance += k * sigma2 * (n - k) / (n - 1.0);
@@ -505,11 +505,7 @@ impl Plan<'_> {
         let mut low = 0.0;
         let mut high = 0.0;
         for cell in &self.cells {
-            let mut values: Vec<f64> = self
-                .cell_members(cell)
-                .iter()
-                .map(|&i| self.p[i as usize])
-                .collect();
+            let mut values: Vec<f64> = self.cell_members(cell).iter().map(|&i| self.p(i)).collect();
             values.sort_by(f64::total_cmp);
             let k = (cell.count as usize).min(values.len());
             low += cell.weight * values[..k].iter().sum::<f64>();

@@ -35,6 +35,26 @@ impl Cell {
     }
 }
 
+/// What the hot path needs of one pool item, packed into 16 bytes so that one access
+/// brings all of it into cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HotItem {
+    pub(crate) p: f64,
+    pub(crate) enemy_start: u32,
+    pub(crate) enemy_len: u16,
+    pub(crate) option_count: u8,
+    /// The item's own `shuffle_options` (choice items only).
+    pub(crate) shuffle: bool,
+}
+
+/// What the hot path needs of one slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotInfo {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+    pub(crate) weight: f64,
+}
+
 /// Where a section's slots are in the slot list.
 #[derive(Debug, Clone)]
 pub(crate) struct SectionSlots {
@@ -71,11 +91,9 @@ pub struct Plan<'a> {
     /// Rule (cell) index of each slot; slots are grouped by section, in rule order.
     pub(crate) slot_cell: Vec<u16>,
     pub(crate) sections: Vec<SectionSlots>,
-    pub(crate) p: Vec<f64>,
-    pub(crate) enemy_start: Vec<u32>,
+    pub(crate) slots: Vec<SlotInfo>,
+    pub(crate) hot: Vec<HotItem>,
     pub(crate) enemy_list: Vec<u32>,
-    pub(crate) option_count: Vec<u8>,
-    pub(crate) item_shuffle: Vec<bool>,
     /// Target of the fairness sum (sum of weight x p over slots).
     pub(crate) target_sum: f64,
     /// Allowed absolute deviation of the fairness sum.
@@ -228,25 +246,36 @@ impl<'a> Plan<'a> {
         let (cell_items, partition) =
             partition_cells(&mut cells, &qualifying_items, blueprint.max_exposure());
         let items = pool.items();
-        let p: Vec<f64> = items.iter().map(|item| item.difficulty()).collect();
-        let mut enemy_start = Vec::with_capacity(items.len() + 1);
         let mut enemy_list = Vec::new();
+        let mut hot = Vec::with_capacity(items.len());
         for item in items {
-            enemy_start.push(enemy_list.len() as u32);
+            hot.push(HotItem {
+                p: item.difficulty(),
+                enemy_start: enemy_list.len() as u32,
+                enemy_len: u16::try_from(item.enemies().len()).map_err(|_| {
+                    AssemblyError::InvalidPool(format!(
+                        "item `{}` has more than 65535 enemies",
+                        item.id()
+                    ))
+                })?,
+                option_count: item.options().len() as u8,
+                shuffle: item.shuffle_options()
+                    && matches!(item.item_type(), ItemType::Single | ItemType::Multiple),
+            });
             enemy_list.extend_from_slice(item.enemies());
         }
-        enemy_start.push(enemy_list.len() as u32);
-        let option_count = items
+        let slots = slot_cell
             .iter()
-            .map(|item| item.options().len() as u8)
-            .collect();
-        let item_shuffle = items
-            .iter()
-            .map(|item| {
-                item.shuffle_options()
-                    && matches!(item.item_type(), ItemType::Single | ItemType::Multiple)
+            .map(|&cell| {
+                let cell = &cells[usize::from(cell)];
+                SlotInfo {
+                    start: cell.start,
+                    len: cell.len(),
+                    weight: cell.weight,
+                }
             })
             .collect();
+        let p = |index: u32| hot[index as usize].p;
 
         let analytic_mean_sum: f64 = cells
             .iter()
@@ -255,16 +284,15 @@ impl<'a> Plan<'a> {
                 if members.is_empty() {
                     return 0.0;
                 }
-                let mean =
-                    members.iter().map(|&i| p[i as usize]).sum::<f64>() / members.len() as f64;
+                let mean = members.iter().map(|&i| p(i)).sum::<f64>() / members.len() as f64;
                 f64::from(cell.count) * cell.weight * mean
             })
             .sum();
         let fairness = blueprint.fairness();
-        let slots = slot_cell.len() as f64;
+        let slot_count = slot_cell.len() as f64;
         let target_sum = match (fairness.target, measure) {
             (Some(target), FairnessMeasure::ExpectedScore) => target,
-            (Some(target), FairnessMeasure::MeanDifficulty) => target * slots,
+            (Some(target), FairnessMeasure::MeanDifficulty) => target * slot_count,
             (None, _) => analytic_mean_sum,
         };
         Ok(Plan {
@@ -276,11 +304,9 @@ impl<'a> Plan<'a> {
             partition,
             slot_cell,
             sections,
-            p,
-            enemy_start,
+            slots,
+            hot,
             enemy_list,
-            option_count,
-            item_shuffle,
             target_sum,
             tolerance_sum: fairness.tolerance * target_sum,
             analytic_mean_sum,
@@ -321,6 +347,12 @@ impl<'a> Plan<'a> {
     }
 
     /// The items a cell draws from.
+    /// The p-value of a pool item.
+    #[inline]
+    pub(crate) fn p(&self, item: u32) -> f64 {
+        self.hot[item as usize].p
+    }
+
     pub(crate) fn cell_members(&self, cell: &Cell) -> &[u32] {
         &self.cell_items[cell.start as usize..cell.end as usize]
     }
@@ -337,9 +369,9 @@ impl<'a> Plan<'a> {
 
     #[inline]
     pub(crate) fn enemies(&self, item: u32) -> &[u32] {
-        let start = self.enemy_start[item as usize] as usize;
-        let end = self.enemy_start[item as usize + 1] as usize;
-        &self.enemy_list[start..end]
+        let hot = &self.hot[item as usize];
+        let start = hot.enemy_start as usize;
+        &self.enemy_list[start..start + usize::from(hot.enemy_len)]
     }
 
     /// Section id and 1-based rule number of a cell, for messages.

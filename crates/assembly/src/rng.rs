@@ -35,29 +35,29 @@ pub(crate) fn fill_uniform(rng: &mut ChaCha20Rng, bounds: &[u32], out: &mut Vec<
     out.resize(bounds.len(), 0);
     let mut start = 0;
     while start < bounds.len() {
+        // One pass computes the digits and finds where the group ends (when the next bound
+        // would overflow the product); a rejected group is redone over the same range.
+        let mut word = rng.next_u64();
         let mut product: u64 = 1;
         let mut end = start;
         while end < bounds.len() {
-            match product.checked_mul(u64::from(bounds[end])) {
-                Some(next) => {
-                    product = next;
-                    end += 1;
-                }
-                None => break,
-            }
+            let Some(next) = product.checked_mul(u64::from(bounds[end])) else {
+                break;
+            };
+            product = next;
+            let wide = u128::from(word) * u128::from(bounds[end]);
+            out[end] = (wide >> 64) as u32;
+            word = wide as u64;
+            end += 1;
         }
-        loop {
-            let mut word = rng.next_u64();
+        // Rejection is rare (probability below P / 2^64), and so is the division.
+        while word < product && word < product.wrapping_neg() % product {
+            word = rng.next_u64();
             for (digit, &bound) in out[start..end].iter_mut().zip(&bounds[start..end]) {
                 let wide = u128::from(word) * u128::from(bound);
                 *digit = (wide >> 64) as u32;
                 word = wide as u64;
             }
-            // Rejection is rare (probability below P / 2^64), so the division is too.
-            if word < product && word < product.wrapping_neg() % product {
-                continue;
-            }
-            break;
         }
         start = end;
     }
