@@ -112,3 +112,33 @@ async fn the_openapi_document_lists_every_route_the_server_serves() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_server_stops_cleanly_when_its_shutdown_signal_fires() {
+    let dir = crate::helpers::ScratchDir::new();
+    let config = xcert_server::Config::for_database(format!(
+        "sqlite://{}",
+        dir.0.join("x.sqlite").display()
+    ));
+    let listener = xcert_server::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(xcert_server::launch(listener, config, async {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    assert_eq!(
+        reqwest::get(&url).await.expect("answers").status(),
+        StatusCode::OK
+    );
+    stop.send(())
+        .expect("the server is listening for the signal");
+    let outcome = server
+        .await
+        .expect("the server task ends without panicking");
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert!(
+        reqwest::get(&url).await.is_err(),
+        "nothing listens after shutdown"
+    );
+}
