@@ -712,7 +712,7 @@ fn compose_with_cap(
             school_cap: cap,
             outcome: "unseated".into(),
             message: format!(
-                "with at most {cap} schools per room {} candidates found no seat (rooms closed early at school boundaries); cap relaxed to {next}",
+                "with at most {cap} school(s) per room {} candidates found no seat (rooms closed early at school boundaries); cap relaxed to {next}",
                 composition.unseated
             ),
         });
@@ -831,20 +831,23 @@ fn room_sets(
 
 /// A sentence for a Hall condition.
 fn describe(shortfall: &hall::Shortfall) -> String {
-    let kind = if shortfall.external {
-        "external proctor places"
+    let (kind, who) = if shortfall.external {
+        (
+            "external proctor places",
+            "proctors who may take them (available, qualified, no avoidance conflict) and are from a school other than the site",
+        )
     } else {
-        "proctor places"
-    };
-    let rooms = shortfall.rooms.len();
-    let what = if shortfall.external {
-        "proctors who may take them (available, qualified, no avoidance conflict) and are from a school other than the site"
-    } else {
-        "proctors who may take them (available, qualified, no avoidance conflict, within max_rooms and overlapping slots)"
+        (
+            "proctor places",
+            "proctors who may take them (available, qualified, no avoidance conflict, within max_rooms and overlapping slots)",
+        )
     };
     format!(
-        "{} ({rooms} room(s)) need {} {kind}; the {what} can give at most {}",
-        shortfall.label, shortfall.needed, shortfall.capacity
+        "{} ({} room(s)): {} {kind} needed, at most {} available from the {who}",
+        shortfall.label,
+        shortfall.rooms.len(),
+        shortfall.needed,
+        shortfall.capacity
     )
 }
 

@@ -384,15 +384,9 @@ fn when_mixing_leaves_no_eligible_proctor_the_plan_keeps_schools_apart_and_says_
 fn a_plan_for_a_province_shaped_sitting_is_staffable_under_school_avoidance() {
     let shape = xcert_proctor::generate::Shape {
         proctors: 600,
-        slots: 2,
         rooms: 200,
         schools: 20,
-        schools_per_room: 4,
-        candidates_per_room: 30,
-        per_room: 2,
-        min_external: 1,
-        avoidance: Avoidance::School,
-        constrained: false,
+        ..xcert_proctor::generate::Shape::province()
     };
     let sitting = xcert_proctor::generate::generate(&shape, 3);
     let input = SeatingInput::from_assignment(&sitting, 5, 6);

@@ -18,6 +18,10 @@ use std::collections::HashMap;
 
 use crate::input::{Instance, NONE};
 
+/// What makes two proctors alike for the conditions: school, conflicts, usable slots,
+/// `max_rooms`.
+type KindKey<'a> = (u32, &'a [u32], Vec<bool>, u32);
+
 /// A set of rooms (instance indexes) to check, and how to name it to a person.
 #[derive(Debug, Clone)]
 pub(crate) struct RoomSet {
@@ -88,7 +92,7 @@ impl<'a> Checker<'a> {
         let mut profile_index: HashMap<(Vec<bool>, u32), usize> = HashMap::new();
         let mut profiles: Vec<(Vec<bool>, u32, u64)> = Vec::new();
         let mut proctors_of_school: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut kind_index: HashMap<(u32, &[u32], Vec<bool>, u32), u32> = HashMap::new();
+        let mut kind_index: HashMap<KindKey<'_>, u32> = HashMap::new();
         let mut kinds: Vec<(usize, u64)> = Vec::new();
         for p in 0..instance.proctors() {
             let ok: Vec<bool> = (0..slots).map(|s| instance.bar(p, s).is_none()).collect();
