@@ -153,6 +153,16 @@ impl Proctor {
         taught || (avoidance == Avoidance::School && candidate.school == self.school)
     }
 
+    /// Qualification rule: the teacher's qualification is still valid on `date` (the civil
+    /// date of a slot's start, see [`parse_slot_time`]). An unparsable `qualified_until`
+    /// counts as not qualified; [`Instance::new`] rejects it anyway.
+    #[must_use]
+    pub fn is_qualified_on(&self, date: Date) -> bool {
+        self.qualified_until
+            .as_deref()
+            .is_none_or(|until| parse_date(until).is_ok_and(|until| until >= date))
+    }
+
     /// External rule: the teacher is external to a room hosted by `site`.
     #[must_use]
     pub fn is_external_to(&self, site: &str) -> bool {
@@ -665,7 +675,10 @@ mod tests {
             Instance::new(input.clone()).unwrap().bar(0, 0),
             Some(SlotBar::Unqualified)
         );
+        let slot_day = parse_slot_time(&input.slots[0].start).unwrap().1;
+        assert!(!input.proctors[0].is_qualified_on(slot_day));
         input.proctors[0].qualified_until = Some("2026-06-06".into());
+        assert!(input.proctors[0].is_qualified_on(slot_day));
         assert_eq!(Instance::new(input).unwrap().bar(0, 0), None);
     }
 }
