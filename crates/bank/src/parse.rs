@@ -173,6 +173,8 @@ struct Collected {
     drafts: Vec<Draft>,
     /// Ids of items that had field errors, so cross-item checks do not call them unknown.
     broken_ids: BTreeSet<String>,
+    /// Every readable item id in reading order, valid item or not, for the duplicate check.
+    ids: Vec<Located<String>>,
     any_item_table: bool,
 }
 
@@ -263,9 +265,20 @@ pub(crate) fn parse(source: &BankSource) -> Result<Parsed, Vec<Diagnostic>> {
         ));
     }
 
-    let items = cross_check(&collected, &texts, &media_hashes, &mut diagnostics);
+    cross_check(&collected, &texts, &mut diagnostics);
+    let items = if diagnostics.is_empty() && collected.broken_ids.is_empty() {
+        build_items(std::mem::take(&mut collected.drafts), &media_hashes)
+    } else {
+        Vec::new()
+    };
 
     if !diagnostics.is_empty() {
+        // Cross-item problems are found last; show everything in reading order. The sort is
+        // stable, so problems at one place keep the order they were found in.
+        diagnostics.sort_by(|a, b| {
+            let key = |d: &Diagnostic| (d.file.clone(), d.line.is_none(), d.line, d.column);
+            key(a).cmp(&key(b))
+        });
         return Err(diagnostics);
     }
     let Some(header) = collected.header else {
@@ -336,9 +349,13 @@ fn read_file(
                 collected.any_item_table = true;
                 for_each_table(value, "item", &mut sink, |table, span, sink| {
                     match read_item(table, span, file_index, source, sink) {
-                        Ok(draft) => collected.drafts.push(draft),
+                        Ok(draft) => {
+                            collected.ids.push(draft.id.clone());
+                            collected.drafts.push(draft);
+                        }
                         Err(Some(id)) => {
-                            collected.broken_ids.insert(id);
+                            collected.broken_ids.insert(id.value.clone());
+                            collected.ids.push(id);
                         }
                         Err(None) => {}
                     }
@@ -684,7 +701,7 @@ fn read_item(
     file_index: usize,
     source: &BankSource,
     sink: &mut Sink<'_, '_>,
-) -> Result<Draft, Option<String>> {
+) -> Result<Draft, Option<Located<String>>> {
     let before = sink.diagnostics.len();
     let what = "[[item]]";
     // The id first, so every later problem can name the item.
@@ -903,7 +920,7 @@ fn read_item(
                 media,
             })
         }
-        (_, id, ..) => Err(id.map(|id| id.value)),
+        (_, id, ..) => Err(id),
     }
 }
 
@@ -1278,12 +1295,7 @@ fn read_rubric(
 }
 
 /// The rules that need every item: unique ids, knowledge points, enemies. Builds the items.
-fn cross_check(
-    collected: &Collected,
-    texts: &[FileText<'_>],
-    media_hashes: &BTreeMap<String, ContentHash>,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Item> {
+fn cross_check(collected: &Collected, texts: &[FileText<'_>], diagnostics: &mut Vec<Diagnostic>) {
     let mut error = |file: usize, span: Range<usize>, item: Option<&str>, message: String| {
         let mut sink = Sink {
             file: &texts[file],
@@ -1317,31 +1329,28 @@ fn cross_check(
         format!("{}{more}", shown.join(", "))
     };
 
-    let mut ids: BTreeMap<&str, &Draft> = BTreeMap::new();
+    let mut first_seen: BTreeMap<&str, &Located<String>> = BTreeMap::new();
+    for id in &collected.ids {
+        match first_seen.get(id.value.as_str()) {
+            Some(first) => {
+                let (line, _) = texts[first.file].locate(first.span.start);
+                error(
+                    id.file,
+                    id.span.clone(),
+                    Some(&id.value),
+                    format!(
+                        "duplicate item id `{}`: first defined at {}:{line}",
+                        id.value, texts[first.file].path
+                    ),
+                );
+            }
+            None => {
+                first_seen.insert(&id.value, id);
+            }
+        }
+    }
     for draft in &collected.drafts {
         let id = draft.id.value.as_str();
-        if let Some(first) = ids.get(id) {
-            let (line, _) = texts[first.file].locate(first.id.span.start);
-            error(
-                draft.file,
-                draft.id.span.clone(),
-                Some(id),
-                format!(
-                    "duplicate item id `{id}`: first defined at {}:{line}",
-                    texts[first.file].path
-                ),
-            );
-        } else if collected.broken_ids.contains(id) {
-            // Reported with its own problems; a second copy is still a duplicate.
-            error(
-                draft.file,
-                draft.id.span.clone(),
-                Some(id),
-                format!("duplicate item id `{id}`: another item with this id has errors above"),
-            );
-        } else {
-            ids.insert(id, draft);
-        }
         match (&draft.knowledge_point, declared.is_empty()) {
             (None, false) => error(
                 draft.file,
@@ -1389,9 +1398,7 @@ fn cross_check(
                     Some(id),
                     "an item cannot be its own enemy".to_owned(),
                 );
-            } else if !ids.contains_key(enemy.value.as_str())
-                && !collected.broken_ids.contains(&enemy.value)
-            {
+            } else if !first_seen.contains_key(enemy.value.as_str()) {
                 error(
                     enemy.file,
                     enemy.span.clone(),
@@ -1401,15 +1408,14 @@ fn cross_check(
             }
         }
     }
+}
 
-    if !diagnostics.is_empty() || !collected.broken_ids.is_empty() {
-        return Vec::new();
-    }
-    let mut items: Vec<Item> = collected
-        .drafts
-        .iter()
+/// Turns drafts that passed every check into items, with their hashes, sorted by id.
+fn build_items(drafts: Vec<Draft>, media_hashes: &BTreeMap<String, ContentHash>) -> Vec<Item> {
+    let mut items: Vec<Item> = drafts
+        .into_iter()
         .map(|draft| {
-            let mut enemies: Vec<String> = draft.enemies.iter().map(|e| e.value.clone()).collect();
+            let mut enemies: Vec<String> = draft.enemies.into_iter().map(|e| e.value).collect();
             enemies.sort();
             enemies.dedup();
             let media = draft
@@ -1418,15 +1424,15 @@ fn cross_check(
                 .filter_map(|name| media_hashes.get(name).map(|h| (name.clone(), *h)))
                 .collect();
             let mut item = Item {
-                id: draft.id.value.clone(),
+                id: draft.id.value,
                 item_type: draft.item_type,
-                knowledge_point: draft.knowledge_point.as_ref().map(|kp| kp.value.clone()),
+                knowledge_point: draft.knowledge_point.map(|kp| kp.value),
                 difficulty: draft.difficulty,
                 points: draft.points,
-                stem: draft.stem.clone(),
-                options: draft.options.clone(),
-                answer: draft.answer.clone(),
-                rubric: draft.rubric.clone(),
+                stem: draft.stem,
+                options: draft.options,
+                answer: draft.answer,
+                rubric: draft.rubric,
                 enemies,
                 shuffle_options: draft.shuffle_options,
                 blanks: draft.blanks,

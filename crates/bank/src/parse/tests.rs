@@ -506,14 +506,15 @@ fn an_unknown_item_field_is_rejected_with_a_suggestion() {
     let text = bank_text(&TF.replace("answer = true", "answr = true"));
     let diagnostics = errors(&text);
     assert_eq!(diagnostics.len(), 2, "{diagnostics:#?}");
+    // Sorted by place: the item header (missing `answer`) comes before the misspelt key.
     assert_at(
-        &diagnostics[0],
+        &diagnostics[1],
         &text,
         "answr",
         Some("T1"),
         "unknown field `answr` in [[item]] (did you mean `answer`?), expected one of `id`",
     );
-    assert!(diagnostics[1].message.contains("missing field `answer`"));
+    assert!(diagnostics[0].message.contains("missing field `answer`"));
 }
 
 #[test]
