@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
 use xcert_server::{Config, Storage};
 
@@ -46,7 +47,62 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     pub(crate) database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
+    postgres_schema: Option<PostgresSchema>,
     _dir: ScratchDir,
+}
+
+/// A PostgreSQL schema made for one test and dropped when the test ends.
+#[derive(Debug)]
+pub(crate) struct PostgresSchema {
+    pub(crate) name: String,
+    server_url: String,
+}
+
+impl PostgresSchema {
+    pub(crate) async fn create(server_url: &str) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "xcert_api_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut connection = PgConnection::connect(server_url)
+            .await
+            .expect("connect to XCERT_TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&mut connection)
+            .await
+            .expect("create a schema");
+        let _ = connection.close().await;
+        Self {
+            name,
+            server_url: server_url.to_owned(),
+        }
+    }
+
+    /// Drops the schema from a thread of its own: `Drop` cannot wait on the test's runtime.
+    fn drop_now(&self) {
+        let (name, url) = (self.name.clone(), self.server_url.clone());
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut connection) = PgConnection::connect(&url).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                        .execute(&mut connection)
+                        .await;
+                    let _ = connection.close().await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
 }
 
 /// A response: status, headers and the body parsed as JSON (`Value::Null` when empty).
@@ -79,7 +135,21 @@ impl TestApp {
     /// Starts a server after `adjust` has changed the default test configuration.
     pub(crate) async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = ScratchDir::new();
-        let database_url = format!("sqlite://{}", dir.0.join("xcert.sqlite").display());
+        let (database_url, postgres_schema) = match std::env::var("XCERT_TEST_DATABASE_URL") {
+            // With a PostgreSQL server named, every API test runs there, in a schema of its own.
+            Ok(url) => {
+                let schema = PostgresSchema::create(&url).await;
+                let separator = if url.contains('?') { '&' } else { '?' };
+                (
+                    format!("{url}{separator}options[search_path]={}", schema.name),
+                    Some(schema),
+                )
+            }
+            Err(_) => (
+                format!("sqlite://{}", dir.0.join("xcert.sqlite").display()),
+                None,
+            ),
+        };
         let mut config = Config::for_database(database_url.clone());
         config.admin_password = Some(ADMIN_PASSWORD.to_owned());
         adjust(&mut config);
@@ -102,6 +172,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             database_url,
             shutdown: Some(shutdown),
+            postgres_schema,
             _dir: dir,
         }
     }
@@ -224,6 +295,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+        if let Some(schema) = self.postgres_schema.take() {
+            schema.drop_now();
         }
     }
 }

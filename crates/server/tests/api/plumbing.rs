@@ -13,7 +13,12 @@ async fn healthz_and_readyz_answer_when_the_database_is_up() {
     assert_eq!(health.body["status"], "ok");
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
-    assert_eq!(ready.body["database"], "sqlite");
+    let backend = if std::env::var_os("XCERT_TEST_DATABASE_URL").is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(ready.body["database"], backend);
 }
 
 #[tokio::test]
