@@ -141,6 +141,10 @@ pub(crate) struct Context<'a> {
     /// A seeded random order of the proctors: searches start from it so no index is favoured.
     pub(crate) order: Vec<u32>,
     pub(crate) per_room: u32,
+    /// Member slots per seat class: `per_room`, but never more than there are proctors (a
+    /// room cannot hold more distinct proctors), so an absurd `proctors_per_room` costs no
+    /// memory.
+    pub(crate) stride: usize,
     pub(crate) min_external: u32,
     pub(crate) demand: u64,
     /// Whether some slots overlap in a chain (then branching may be needed).
@@ -163,6 +167,7 @@ impl<'a> Context<'a> {
             rooms_of_slot,
             order,
             per_room: instance.per_room,
+            stride: (instance.per_room as usize).min(instance.proctors()).max(1),
             min_external: instance.min_external,
             demand: u64::from(instance.per_room) * instance.rooms() as u64,
             chains,
@@ -255,7 +260,7 @@ impl Draw {
             load: vec![0; inst.proctors()],
             cap: vec![0; inst.proctors()],
             fill: vec![0; 2 * inst.rooms()],
-            members: vec![NONE; 2 * inst.rooms() * ctx.per_room as usize],
+            members: vec![NONE; 2 * inst.rooms() * ctx.stride],
             banned: if branching {
                 vec![false; inst.proctors() * inst.slots()]
             } else {
@@ -284,7 +289,7 @@ impl Draw {
     }
 
     fn place(&mut self, ctx: &Context<'_>, unit: usize, node: usize) {
-        let k = ctx.per_room as usize;
+        let k = ctx.stride;
         let at = node * k + self.fill[node] as usize;
         self.members[at] = unit as u32;
         self.fill[node] += 1;
@@ -293,7 +298,7 @@ impl Draw {
 
     fn unplace(&mut self, ctx: &Context<'_>, unit: usize) {
         let node = self.unit_at[unit] as usize;
-        let k = ctx.per_room as usize;
+        let k = ctx.stride;
         let base = node * k;
         let len = self.fill[node] as usize;
         if let Some(i) = self.members[base..base + len]
@@ -469,7 +474,7 @@ impl Draw {
                                     self.apply_path(ctx, scratch, node);
                                     return true;
                                 }
-                                let k = ctx.per_room as usize;
+                                let k = ctx.stride;
                                 for j in 0..self.fill[node] as usize {
                                     let other = self.members[node * k + j] as usize;
                                     if scratch.unit_seen[other] != stamp {
@@ -689,7 +694,7 @@ pub fn assign(instance: &Instance, seed: u64) -> Outcome {
 fn assigned(ctx: &Context<'_>, draw: &Draw, seed: u64) -> Outcome {
     let inst = ctx.instance;
     let g_count = ctx.g();
-    let k = ctx.per_room as usize;
+    let k = ctx.stride;
     let assignments = inst
         .input
         .rooms
@@ -890,6 +895,7 @@ fn quota_to_blame(ctx: &Context<'_>, draw: &Draw) -> bool {
         rooms_of_slot: ctx.rooms_of_slot.clone(),
         order: ctx.order.clone(),
         per_room: ctx.per_room,
+        stride: ctx.stride,
         min_external: 0,
         demand: ctx.demand,
         chains: ctx.chains,
@@ -900,7 +906,7 @@ fn quota_to_blame(ctx: &Context<'_>, draw: &Draw) -> bool {
     open.banned.clone_from(&draw.banned);
     // Start from the current flow, every unit moved to its room's open class (which now
     // holds all k seats), so only the missing seats need augmenting paths.
-    let k = ctx.per_room as usize;
+    let k = ctx.stride;
     for node in 0..draw.fill.len() {
         let open_node = node | 1;
         for &unit in &draw.members[node * k..node * k + draw.fill[node] as usize] {

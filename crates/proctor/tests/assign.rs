@@ -413,3 +413,15 @@ proptest! {
         prop_assert_eq!(verify(&input, &solve(&input, draw)), vec![]);
     }
 }
+
+#[test]
+fn an_absurd_proctors_per_room_is_infeasible_without_a_huge_allocation() {
+    let mut input = contract_example(6);
+    input.policy.proctors_per_room = 4_000_000_000;
+    let Outcome::Infeasible(infeasible) = solve(&input, 1) else {
+        panic!("six proctors cannot staff rooms of four billion");
+    };
+    assert_eq!(infeasible.reasons.len(), 1);
+    // Six proctors in one slot fill at most six seats of the eight billion.
+    assert_eq!(infeasible.reasons[0].needed, 8_000_000_000 - 6);
+}
