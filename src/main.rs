@@ -36,6 +36,8 @@ enum Command {
     /// Allocate a sitting's candidates to rooms and seats.
     #[command(subcommand)]
     Seating(cli::seating::SeatingCommand),
+    /// Run the HTTP server (configured by XCERT_* environment variables).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Paper(command) => cli::paper::run(command),
         Command::Proctors(command) => cli::proctors::run(command),
         Command::Seating(command) => cli::seating::run(command),
+        Command::Serve(args) => cli::serve::run(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

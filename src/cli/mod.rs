@@ -7,6 +7,7 @@ pub(crate) mod bank;
 pub(crate) mod paper;
 pub(crate) mod proctors;
 pub(crate) mod seating;
+pub(crate) mod serve;
 
 /// The exit codes of CONTRACT section 2, for every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
