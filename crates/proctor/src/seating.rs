@@ -14,21 +14,26 @@
 //! The plan is built in three steps ([`plan`]):
 //!
 //! 1. **Compose** rooms from one seeded sequence of candidates, school after school
-//!    (`compose`): the *checkerboard* mode reads the sequence as two streams (black seats
-//!    from one, white seats from the other), so a room holds about two schools in equal
-//!    shares; a cap on schools per room starts at 2 and is raised only when a cap leaves
-//!    candidates without a seat. Each raise is reported with its reason.
+//!    (`compose`). Black seats are used first in every room of the fill. The *checkerboard*
+//!    mixing reads the sequence as two streams (black seats from one, white seats from the
+//!    other, the cut moved to a school boundary), so a room holds about two schools in the
+//!    shares the chessboard needs; a cap on schools per room starts at 2 and is raised only
+//!    when it leaves candidates without a seat, each raise reported with its reason. The
+//!    *packed* fill uses as few rooms as hold everyone; *spread* uses them all.
 //! 2. **Check the proctor draw** (`hall`): Hall's condition for every room, the rooms of each
 //!    school, each group of overlapping slots, and all rooms; for the total places and for
 //!    the external quota, using the assignment crate's own eligibility rules
-//!    ([`crate::Instance`]). If it fails, the plan falls back to the *blocked* mode (schools
-//!    kept together, one school per room where sizes allow, cap from 1), trading same-school
-//!    neighbours for eligible proctors; if that fails too, the sitting cannot be planned and
-//!    the failing sets are named. Hall's condition is necessary, not sufficient: the plan's
-//!    `proctor_input` is meant to be given to the assignment solver, which decides exactly.
+//!    ([`crate::Instance`]). Hall's condition is necessary, not sufficient:
+//!    [`plan_and_confirm`] (what the CLI runs) also runs the exact solver ([`crate::assign`]).
 //! 3. **Arrange** each room (`arrange`): a subset-sum puts whole schools on the black seats,
-//!    the one school split across colours is placed at opposite ends of the room, and a swap
-//!    search removes what adjacencies it can.
+//!    the one school split across colours is placed at opposite ends of the room, a swap
+//!    search removes what adjacencies it can, and a bounded exact search handles the rest.
+//!
+//! Strategies are tried in order: checkerboard/packed, checkerboard/spread (when it would use
+//! more rooms), and *blocked*/packed (one stream: schools kept together, one school per room
+//! where sizes allow, cap from 1), which trades same-school neighbours for eligible proctors.
+//! The first feasible plan with no same-school neighbours is kept, else the feasible one with
+//! fewest; if none is feasible the sitting cannot be planned and the failing sets are named.
 //!
 //! The report counts the same-school adjacencies left and compares them with the expected
 //! count if the same seats were filled by a uniformly random permutation of the candidates.

@@ -136,14 +136,24 @@ pub(crate) fn arrange(rows: u32, cols: u32, members: &[u32], school_of: &[u32]) 
     for (seat, &candidate) in order[black..].iter().zip(&white_list) {
         seats[*seat as usize] = candidate;
     }
-    improve(rows, cols, &mut seats, school_of);
-    if same_school_adjacencies(rows, cols, &seats, school_of) > 0 {
+    if capacity <= SWAP_SEARCH_SEATS {
+        improve(rows, cols, &mut seats, school_of);
+    }
+    if capacity <= EXACT_SEARCH_SEATS && same_school_adjacencies(rows, cols, &seats, school_of) > 0
+    {
         if let Some(better) = search_zero(rows, cols, &groups) {
             return better;
         }
     }
     seats
 }
+
+/// The largest room the swap search runs on: it costs seats² per pass, so a hall of
+/// thousands of seats keeps the constructive arrangement as it is.
+const SWAP_SEARCH_SEATS: usize = 400;
+
+/// The largest room the exact search runs on (its recursion is one level per seat).
+const EXACT_SEARCH_SEATS: usize = 100;
 
 /// How many search nodes [`search_zero`] may visit: enough for every room of a few dozen
 /// seats in practice, and a hard bound for halls where the swap search must do.
