@@ -405,18 +405,31 @@ fn for_each_table(
     }
 }
 
+/// The known fields of one table. A table has a dozen keys at most, so a vector searched in
+/// order is faster than a map (this runs for every item, option and criterion).
+struct Fields<'t, 'i>(Vec<(&'t str, &'t Value<'i>)>);
+
+impl<'t, 'i> Fields<'t, 'i> {
+    fn get(&self, name: &str) -> Option<&&'t Value<'i>> {
+        self.0
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    }
+}
+
 /// The fields of a table by name, with unknown keys reported.
 fn fields<'t, 'i>(
     table: &'t DeTable<'i>,
     known: &[&str],
     what: &str,
     sink: &mut Sink<'_, '_>,
-) -> BTreeMap<&'t str, &'t Value<'i>> {
-    let mut out = BTreeMap::new();
+) -> Fields<'t, 'i> {
+    let mut out = Fields(Vec::with_capacity(table.len()));
     for (key, value) in table.iter() {
         let name: &str = key.get_ref().as_ref();
         if known.contains(&name) {
-            out.insert(name, value);
+            out.0.push((name, value));
         } else {
             let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
             let hint = suggestion(name, known)
@@ -476,7 +489,7 @@ fn missing(sink: &mut Sink<'_, '_>, span: Range<usize>, what: &str, name: &str, 
 
 /// A required or optional string field.
 fn string_field(
-    fields: &BTreeMap<&str, &Value<'_>>,
+    fields: &Fields<'_, '_>,
     name: &str,
     what: &str,
     owner: &Range<usize>,
@@ -518,7 +531,7 @@ fn number(value: &DeValue<'_>) -> Option<f64> {
 }
 
 fn number_field(
-    fields: &BTreeMap<&str, &Value<'_>>,
+    fields: &Fields<'_, '_>,
     name: &str,
     what: &str,
     owner: &Range<usize>,
@@ -550,7 +563,7 @@ fn number_field(
 }
 
 fn points_field(
-    fields: &BTreeMap<&str, &Value<'_>>,
+    fields: &Fields<'_, '_>,
     name: &str,
     what: &str,
     owner: &Range<usize>,
@@ -1027,7 +1040,7 @@ fn string_list(
 #[allow(clippy::too_many_arguments)]
 fn read_answer(
     item_type: Option<ItemType>,
-    fields: &BTreeMap<&str, &Value<'_>>,
+    fields: &Fields<'_, '_>,
     span: &Range<usize>,
     options: &[ChoiceOption],
     blanks: usize,
