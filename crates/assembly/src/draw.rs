@@ -5,7 +5,10 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 use crate::plan::Plan;
-use crate::rng::{apply_shuffle, below, fill_uniform, push_shuffle_bounds};
+use crate::rng::{
+    PermutationTable, TABLED_PERMUTATIONS, apply_shuffle, below, factorial, fill_uniform,
+    push_shuffle_bounds,
+};
 use crate::{AssemblyError, Seed};
 
 /// Whole-paper attempts before a draw gives up.
@@ -118,6 +121,7 @@ pub struct Drawer {
     allowance: Vec<u32>,
     /// The per-item limit the allowances started from (0 for a standalone draw).
     limit: u32,
+    permutations: PermutationTable,
 }
 
 impl Drawer {
@@ -133,6 +137,7 @@ impl Drawer {
             digits: Vec::new(),
             allowance: Vec::new(),
             limit: 0,
+            permutations: PermutationTable::new(),
         }
     }
 
@@ -359,8 +364,13 @@ impl Drawer {
             if section.shuffle_options {
                 for slot in section.start..section.end {
                     let hot = &plan.hot[self.chosen[slot as usize] as usize];
-                    if hot.shuffle {
-                        push_shuffle_bounds(usize::from(hot.option_count), &mut self.bounds);
+                    let k = usize::from(hot.option_count);
+                    if hot.shuffle && k >= 2 {
+                        if k <= TABLED_PERMUTATIONS {
+                            self.bounds.push(factorial(k));
+                        } else {
+                            push_shuffle_bounds(k, &mut self.bounds);
+                        }
                     }
                 }
             }
@@ -384,14 +394,21 @@ impl Drawer {
             for slot in section.start..section.end {
                 let item = self.chosen[slot as usize];
                 let hot = &plan.hot[item as usize];
-                let option_len = hot.option_count;
+                let k = usize::from(hot.option_count);
                 let start = paper.option_orders.len();
                 option_start_of_slot.push(start as u32);
-                paper
-                    .option_orders
-                    .extend_from_slice(&IDENTITY[..usize::from(option_len)]);
-                if section.shuffle_options && hot.shuffle {
-                    rest = apply_shuffle(&mut paper.option_orders[start..], rest);
+                if section.shuffle_options && hot.shuffle && k >= 2 {
+                    if k <= TABLED_PERMUTATIONS {
+                        paper
+                            .option_orders
+                            .extend_from_slice(self.permutations.get(k, rest[0]));
+                        rest = &rest[1..];
+                    } else {
+                        paper.option_orders.extend_from_slice(&IDENTITY[..k]);
+                        rest = apply_shuffle(&mut paper.option_orders[start..], rest);
+                    }
+                } else {
+                    paper.option_orders.extend_from_slice(&IDENTITY[..k]);
                 }
             }
         }

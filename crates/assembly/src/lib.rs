@@ -73,8 +73,9 @@
 //!    uniform over all fair papers. The feasibility report estimates the share of papers
 //!    needing repair; a sitting reports it.
 //! 3. *Order.* One batch: the Fisher–Yates digits of every section with `shuffle_items`
-//!    (in section order), then those of every item whose options are shuffled, in slot
-//!    order. Unshuffled sections list items in rule order, by id within a rule; items whose
+//!    (in section order), then, for every item whose options are shuffled, in slot order:
+//!    for k ≤ 6 options one digit below k! naming the permutation of that rank in
+//!    lexicographic order, for more options k − 1 Fisher–Yates digits. Unshuffled sections list items in rule order, by id within a rule; items whose
 //!    section or own `shuffle_options` forbids it keep the authored option order.
 //!
 //! A sitting ([`draw_sitting`]) draws candidates in the order given and lets an item appear

@@ -63,6 +63,60 @@ pub(crate) fn fill_uniform(rng: &mut ChaCha20Rng, bounds: &[u32], out: &mut Vec<
     }
 }
 
+/// Option counts up to this use a table of all permutations: one digit below k! picks the
+/// permutation of that rank in lexicographic order (k! <= 720).
+pub(crate) const TABLED_PERMUTATIONS: usize = 6;
+
+/// Every permutation of 0..k in lexicographic order, for k = 0..=6, flattened.
+#[derive(Debug, Clone)]
+pub(crate) struct PermutationTable {
+    offsets: [usize; TABLED_PERMUTATIONS + 1],
+    data: Vec<u8>,
+}
+
+impl PermutationTable {
+    pub(crate) fn new() -> PermutationTable {
+        let mut offsets = [0; TABLED_PERMUTATIONS + 1];
+        let mut data = Vec::new();
+        for (k, offset) in offsets.iter_mut().enumerate() {
+            *offset = data.len();
+            let mut current: Vec<u8> = (0..k as u8).collect();
+            loop {
+                data.extend_from_slice(&current);
+                // Next permutation in lexicographic order.
+                let Some(i) = (1..k).rev().find(|&i| current[i - 1] < current[i]) else {
+                    break;
+                };
+                let j = (i..k)
+                    .rev()
+                    .find(|&j| current[j] > current[i - 1])
+                    .unwrap_or(i);
+                current.swap(i - 1, j);
+                current[i..].reverse();
+            }
+        }
+        PermutationTable { offsets, data }
+    }
+
+    /// The permutation of 0..k of the given rank (k <= 6, rank < k!).
+    #[inline]
+    pub(crate) fn get(&self, k: usize, rank: u32) -> &[u8] {
+        let start = self.offsets[k] + rank as usize * k;
+        &self.data[start..start + k]
+    }
+}
+
+/// k! for k <= 12.
+pub(crate) const fn factorial(k: usize) -> u32 {
+    let mut product = 1u32;
+    let mut i = 2;
+    while i <= k {
+        product *= i as u32;
+        i += 1;
+    }
+    product
+}
+
 /// Pushes the Fisher–Yates bounds for shuffling `len` elements: len, len - 1, ..., 2.
 pub(crate) fn push_shuffle_bounds(len: usize, bounds: &mut Vec<u32>) {
     bounds.extend((2..=len as u32).rev());
@@ -127,6 +181,19 @@ mod tests {
             .map(|&c| (f64::from(c) - 1000.0).powi(2) / 1000.0)
             .sum();
         assert!(chi < 20.5, "chi-square {chi}: {counts:?}"); // 5 df, 0.999 quantile
+    }
+
+    #[test]
+    fn the_permutation_table_lists_every_permutation_in_lexicographic_order() {
+        let table = PermutationTable::new();
+        assert_eq!(table.get(3, 0), &[0, 1, 2]);
+        assert_eq!(table.get(3, 1), &[0, 2, 1]);
+        assert_eq!(table.get(3, 5), &[2, 1, 0]);
+        let mut all: Vec<&[u8]> = (0..720).map(|rank| table.get(6, rank)).collect();
+        assert!(all.windows(2).all(|pair| pair[0] < pair[1]));
+        all.dedup();
+        assert_eq!(all.len(), 720);
+        assert_eq!(factorial(6), 720);
     }
 
     #[test]
