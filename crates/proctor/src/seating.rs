@@ -21,7 +21,8 @@
 //!    when it leaves candidates without a seat, each raise reported with its reason. The
 //!    *packed* fill uses as few rooms as hold everyone; *spread* uses them all.
 //! 2. **Check the proctor draw** (`hall`): Hall's condition for every room, the rooms of each
-//!    school, each group of overlapping slots, and all rooms; for the total places and for
+//!    group of schools that share a room, of each school, of each group of overlapping
+//!    slots, and all rooms; for the total places and for
 //!    the external quota, using the assignment crate's own eligibility rules
 //!    ([`crate::Instance`]). Hall's condition is necessary, not sufficient:
 //!    [`plan_and_confirm`] (what the CLI runs) also runs the exact solver ([`crate::assign`]).
@@ -758,7 +759,8 @@ fn proctor_input(input: &SeatingInput, members: &[Vec<u32>]) -> (AssignmentInput
 }
 
 /// The sets of rooms Hall's condition is checked on (besides each room alone): the rooms
-/// of each school, of each group of overlapping slots, and all rooms.
+/// of each group of schools sharing a room, of each school, of each group of overlapping
+/// slots, and all rooms.
 fn room_sets(
     prepared: &Prepared<'_>,
     members: &[Vec<u32>],
@@ -767,14 +769,43 @@ fn room_sets(
 ) -> Vec<hall::RoomSet> {
     let mut sets = Vec::new();
     let mut of_school: Vec<Vec<u32>> = vec![Vec::new(); prepared.schools];
+    // Each distinct set of two or more schools sharing a room, in room order.
+    let mut groups_of_schools: Vec<Vec<u32>> = Vec::new();
+    let mut seen_groups: HashSet<Vec<u32>> = HashSet::new();
     for (r, list) in members.iter().enumerate() {
-        let mut seen = HashSet::new();
-        for &c in list {
-            let s = prepared.school_of[c as usize];
-            if seen.insert(s) {
-                of_school[s as usize].push(instance_room[r]);
-            }
+        let mut schools: Vec<u32> = list
+            .iter()
+            .map(|&c| prepared.school_of[c as usize])
+            .collect();
+        schools.sort_unstable();
+        schools.dedup();
+        for &s in &schools {
+            of_school[s as usize].push(instance_room[r]);
         }
+        if schools.len() > 1 && seen_groups.insert(schools.clone()) {
+            groups_of_schools.push(schools);
+        }
+    }
+    // The rooms of each group of schools that share a room: they compete for the teachers
+    // of none of those schools.
+    for group in groups_of_schools {
+        let mut rooms: Vec<u32> = group
+            .iter()
+            .flat_map(|&s| of_school[s as usize].iter().copied())
+            .collect();
+        rooms.sort_unstable();
+        rooms.dedup();
+        let names: Vec<String> = group
+            .iter()
+            .map(|&s| format!("{:?}", prepared.input.schools[s as usize]))
+            .collect();
+        sets.push(hall::RoomSet {
+            label: format!(
+                "the rooms holding candidates of schools {}",
+                names.join(", ")
+            ),
+            rooms,
+        });
     }
     for (s, rooms) in of_school.into_iter().enumerate() {
         if rooms.len() > 1 {

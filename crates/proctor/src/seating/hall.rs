@@ -6,13 +6,15 @@
 //! not kept away by avoidance). If the sum over all proctors is short for some X, no
 //! assignment exists (Hall's condition for b-matchings); the same holds for the external
 //! quota with "may take and is external to" in place of "may take". These are necessary
-//! conditions, checked exactly and fast for: every room alone, the rooms of each school,
-//! the rooms of each group of overlapping slots, and all rooms together.
+//! conditions, checked exactly and fast for: every room alone, the rooms of each group of
+//! schools sharing a room, the rooms of each school, the rooms of each group of overlapping
+//! slots, and all rooms together.
 //!
-//! Cost: proctors are grouped by (available slots, `max_rooms`); for a set X only the
-//! proctors whose conflicts touch X (found through an inverted room → proctors index) or
-//! whose school hosts a room of X are looked at one by one. So a school's check costs the
-//! conflicts near that school, not proctors × rooms.
+//! Cost: a set's places start from what every proctor could give it without conflicts
+//! (proctors grouped by usable slots and `max_rooms`); then only the proctors whose conflicts
+//! touch the set (an inverted room → proctors index) or whose school hosts one of its rooms
+//! are corrected, and those are grouped too (same school, conflicts, slots and `max_rooms`).
+//! So a school's check costs the conflicts near that school, not proctors × rooms.
 
 use std::collections::HashMap;
 
