@@ -256,6 +256,18 @@ fn validate(path: &Path, format: Option<BankFormat>, json: bool) -> anyhow::Resu
                 bank.items().len(),
                 bank.knowledge_points().len()
             ));
+            let counts: Vec<String> = ItemType::ALL
+                .iter()
+                .map(|kind| {
+                    let n = bank
+                        .items()
+                        .iter()
+                        .filter(|i| i.item_type() == *kind)
+                        .count();
+                    format!("{kind} {n}")
+                })
+                .collect();
+            print_stdout(&format!("by type: {}", counts.join(", ")));
             print_stdout(&format!("hash {}", bank.content_hash()));
         }
         (Err(diagnostics), false) => {
