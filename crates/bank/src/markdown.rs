@@ -477,6 +477,22 @@ mod tests {
     }
 
     #[test]
+    fn pathologically_nested_markdown_is_checked_and_rendered_without_overflow() {
+        for text in [
+            format!("{}x", "> ".repeat(50_000)),
+            format!("{}x", "- ".repeat(50_000)),
+            format!("{}x{}", "[".repeat(50_000), "](a)".repeat(50_000)),
+            format!("{}x{}", "*".repeat(50_000), "*".repeat(50_000)),
+            "`".repeat(100_000),
+        ] {
+            let report = check_text(&text, &media());
+            assert!(report.media.is_empty());
+            let html = render_html(&text, |n| n.to_owned());
+            assert!(!html.is_empty());
+        }
+    }
+
+    #[test]
     fn blanks_are_counted_outside_code_only() {
         assert_eq!(
             blanks_in("The ___ element and the _____ attribute, not `___`."),
