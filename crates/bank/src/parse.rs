@@ -69,24 +69,28 @@ pub(crate) struct Parsed {
 struct FileText<'a> {
     path: &'a str,
     text: &'a str,
-    line_starts: Vec<usize>,
+    /// Built on the first error only: a valid bank never needs it.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl<'a> FileText<'a> {
     fn new(path: &'a str, text: &'a str) -> FileText<'a> {
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
         FileText {
             path,
             text,
-            line_starts,
+            line_starts: std::cell::OnceCell::new(),
         }
     }
 
     fn locate(&self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
-        let start = self.line_starts[line];
+        let line_starts = self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(memchr_newlines(self.text.as_bytes()).map(|i| i + 1));
+            starts
+        });
+        let line = line_starts.partition_point(|&start| start <= offset) - 1;
+        let start = line_starts[line];
         let column = self
             .text
             .get(start..offset)
