@@ -54,18 +54,26 @@ fn plan(path: &Path, seed: u64, json: bool, proctor_input: Option<&Path>) -> any
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(error) => {
+            // The crate's parse error speaks of proctor-assignment documents; this one is a
+            // seating request.
+            let message = match &error {
+                ProctorError::Parse(detail) => {
+                    format!("the input is not a valid seating request: {detail}")
+                }
+                other => other.to_string(),
+            };
             let problems: Vec<String> = match &error {
                 ProctorError::Invalid(problems) => {
                     problems.iter().map(ToString::to_string).collect()
                 }
-                other => vec![other.to_string()],
+                _ => vec![message.clone()],
             };
             for problem in &problems {
                 print_stderr(&format!("{}: {problem}", path.display()));
             }
             if json {
                 print_json(&json!({
-                    "error": {"code": "invalid_input", "message": error.to_string(), "problems": problems}
+                    "error": {"code": "invalid_input", "message": message, "problems": problems}
                 }))?;
             }
             return Ok(Exit::Invalid);
