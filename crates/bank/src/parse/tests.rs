@@ -680,3 +680,46 @@ fn the_display_form_is_file_line_column_item_message() {
         "bank.toml:10:14: T1: difficulty 1.5 is outside (0, 1): it is the expected share of candidates answering right, e.g. 0.62"
     );
 }
+
+#[test]
+fn a_duplicate_knowledge_point_id_is_rejected() {
+    let kp = "[[knowledge_point]]\nid = \"html\"\ntitle = \"HTML\"\n\n";
+    let item = TF.replace("answer = true", "answer = true\nknowledge_point = \"html\"");
+    let text = bank_text(&format!("{kp}{kp}{item}"));
+    let diagnostics = errors(&text);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].line, Some(11));
+    assert!(
+        diagnostics[0]
+            .message
+            .contains("duplicate knowledge point id `html`: first declared at bank.toml:7")
+    );
+}
+
+#[test]
+fn knowledge_points_and_items_may_be_split_over_files_in_any_order() {
+    let mut source = BankSource::new();
+    source.add_file(
+        "v/items/z.toml",
+        "[[knowledge_point]]\nid = \"css\"\ntitle = \"CSS\"\n",
+    );
+    source.add_file(
+        "v/items/a.toml",
+        TF.replace("answer = true", "answer = true\nknowledge_point = \"css\""),
+    );
+    source.add_file("v/bank.toml", HEADER);
+    let bank = Bank::parse(&source).unwrap_or_else(|d| panic!("{d:#?}"));
+    assert_eq!(bank.knowledge_points().len(), 1);
+    assert_eq!(
+        bank.item("T1").and_then(|i| i.knowledge_point()),
+        Some("css")
+    );
+}
+
+#[test]
+fn raw_html_in_a_rubric_criterion_is_rejected() {
+    let text = bank_text(
+        "[[item]]\nid = \"E1\"\ntype = \"essay\"\ndifficulty = 0.5\npoints = 5\nstem = \"s\"\nrubric = [ { criterion = \"uses <main>\", points = 5 } ]\n",
+    );
+    assert_one(&text, "\"uses <main>\"", Some("E1"), "raw HTML `<main>`");
+}
