@@ -464,6 +464,17 @@ impl Plan<'_> {
         }
     }
 
+    /// The feasibility report, or [`crate::AssemblyError::Infeasible`] carrying it when a
+    /// requirement cannot be met.
+    pub fn ensure_feasible(&self) -> Result<FeasibilityReport, crate::AssemblyError> {
+        let report = self.feasibility();
+        if report.is_feasible() {
+            Ok(report)
+        } else {
+            Err(crate::AssemblyError::Infeasible(Box::new(report)))
+        }
+    }
+
     fn problem(
         &self,
         kind: ProblemKind,

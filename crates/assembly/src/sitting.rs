@@ -91,13 +91,15 @@ pub struct SittingReport {
 /// Draws one paper per candidate, in the order given (callers pass a canonical order, e.g.
 /// sorted ids: a sitting's papers depend on that order through the exposure counts). The
 /// seed of candidate `c` is `secret.paper_seed(c)`. An item reaching the exposure limit
-/// is not drawn again; `each` sees every paper as it is drawn.
+/// is not drawn again; `each` sees every paper as it is drawn. A blueprint that fails
+/// [`Plan::feasibility`] (exposure included) is refused before any paper is drawn.
 pub fn draw_sitting(
     plan: &Plan<'_>,
     secret: &Seed,
     candidates: &[String],
     mut each: impl FnMut(&str, &Paper),
 ) -> Result<SittingReport, AssemblyError> {
+    plan.ensure_feasible()?;
     let cap = plan.blueprint.max_exposure();
     let papers = candidates.len();
     let limit = ((cap * papers as f64 + 1e-9).floor() as u32).max(1);

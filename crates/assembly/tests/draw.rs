@@ -399,6 +399,11 @@ fn a_cell_too_small_for_the_exposure_cap_is_reported() {
         "{}",
         problem.message
     );
+    let candidates: Vec<String> = (0..100).map(|i| format!("C{i}")).collect();
+    let refused = draw_sitting(&plan, &seed(1), &candidates, |_, _| {});
+    assert!(
+        matches!(refused, Err(AssemblyError::Infeasible(report)) if report.problems.len() == 1)
+    );
 }
 
 #[test]
