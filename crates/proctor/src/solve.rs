@@ -317,9 +317,20 @@ impl Draw {
     fn greedy(&mut self, ctx: &Context<'_>, rng: &mut ChaCha20Rng) {
         let inst = ctx.instance;
         let g_count = ctx.g();
+        // Each group's pool holds only proctors who may sit in one of its slots, so the
+        // random probes are not wasted on teachers who are away or unqualified that day.
         let mut pools: Vec<Vec<u32>> = (0..g_count)
-            .map(|_| {
-                let mut pool = ctx.order.clone();
+            .map(|g| {
+                let mut pool: Vec<u32> = ctx
+                    .order
+                    .iter()
+                    .copied()
+                    .filter(|&p| {
+                        ctx.groups.slots[g]
+                            .iter()
+                            .any(|&s| inst.bar(p as usize, s as usize).is_none())
+                    })
+                    .collect();
                 shuffle(rng, &mut pool);
                 pool
             })
