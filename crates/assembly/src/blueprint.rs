@@ -695,7 +695,7 @@ fn validate(c: &mut Collector<'_>, raw: &RawBlueprint) -> Blueprint {
                 );
             }
             let item_type = raw_rule.item_type.as_ref().and_then(|name| {
-                let parsed = ItemType::parse(name.get_ref());
+                let parsed = ItemType::parse(name.get_ref()).ok();
                 if parsed.is_none() {
                     c.error(
                         name.span().start,

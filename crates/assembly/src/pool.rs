@@ -8,59 +8,8 @@ use std::collections::HashMap;
 
 use crate::AssemblyError;
 
-/// The item types of CONTRACT section 1, in the contract's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ItemType {
-    /// One correct option.
-    Single,
-    /// Several correct options.
-    Multiple,
-    /// A true/false statement.
-    TrueFalse,
-    /// Fill in one or more blanks.
-    FillBlank,
-    /// A number with a tolerance.
-    Numeric,
-    /// A short text answer.
-    ShortAnswer,
-    /// A longer written answer, marked with a rubric.
-    Essay,
-    /// A practical (operation) task, marked with a rubric.
-    Practical,
-}
-
-impl ItemType {
-    /// Every type, in the contract's order.
-    pub const ALL: [ItemType; 8] = [
-        ItemType::Single,
-        ItemType::Multiple,
-        ItemType::TrueFalse,
-        ItemType::FillBlank,
-        ItemType::Numeric,
-        ItemType::ShortAnswer,
-        ItemType::Essay,
-        ItemType::Practical,
-    ];
-
-    /// The contract's snake_case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ItemType::Single => "single",
-            ItemType::Multiple => "multiple",
-            ItemType::TrueFalse => "true_false",
-            ItemType::FillBlank => "fill_blank",
-            ItemType::Numeric => "numeric",
-            ItemType::ShortAnswer => "short_answer",
-            ItemType::Essay => "essay",
-            ItemType::Practical => "practical",
-        }
-    }
-
-    /// Parses a contract name.
-    pub fn parse(name: &str) -> Option<ItemType> {
-        ItemType::ALL.into_iter().find(|kind| kind.as_str() == name)
-    }
-}
+/// The item types of CONTRACT section 1: the bank crate's enum, so the two never drift.
+pub use xcert_bank::ItemType;
 
 /// One item as the caller describes it, before indexing. Points are in hundredths (2.5 points
 /// = 250), the bank's exact representation.
@@ -247,30 +196,21 @@ impl Pool {
         let specs = bank
             .items()
             .iter()
-            .map(|item| {
-                let item_type = ItemType::parse(item.item_type().as_str()).ok_or_else(|| {
-                    AssemblyError::InvalidPool(format!(
-                        "item `{}`: type `{}` is unknown to assembly",
-                        item.id(),
-                        item.item_type().as_str()
-                    ))
-                })?;
-                Ok(ItemSpec {
-                    id: item.id().to_owned(),
-                    knowledge_point: item.knowledge_point().map(str::to_owned),
-                    item_type,
-                    difficulty: item.difficulty(),
-                    points_hundredths: item.points().hundredths(),
-                    enemies: item.enemies().to_vec(),
-                    options: item
-                        .options()
-                        .iter()
-                        .map(|option| option.id().to_owned())
-                        .collect(),
-                    shuffle_options: item.shuffle_options(),
-                })
+            .map(|item| ItemSpec {
+                id: item.id().to_owned(),
+                knowledge_point: item.knowledge_point().map(str::to_owned),
+                item_type: item.item_type(),
+                difficulty: item.difficulty(),
+                points_hundredths: item.points().hundredths(),
+                enemies: item.enemies().to_vec(),
+                options: item
+                    .options()
+                    .iter()
+                    .map(|option| option.id().to_owned())
+                    .collect(),
+                shuffle_options: item.shuffle_options(),
             })
-            .collect::<Result<Vec<_>, AssemblyError>>()?;
+            .collect();
         Pool::new(knowledge_points, specs, bank.content_hash().to_string())
     }
 
