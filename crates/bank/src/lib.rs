@@ -164,7 +164,7 @@ impl Bank {
             media,
             media_hashes,
             canonical: String::new(),
-            hash: ContentHash::of(b""),
+            hash: ContentHash::PLACEHOLDER,
         };
         bank.canonical = canonical::bank_json(&bank);
         bank.hash = ContentHash::of(bank.canonical.as_bytes());

@@ -11,6 +11,9 @@ use crate::BankError;
 pub struct ContentHash([u8; 32]);
 
 impl ContentHash {
+    /// All zeros: stands in while an item or bank is being built, before its hash is known.
+    pub(crate) const PLACEHOLDER: ContentHash = ContentHash([0; 32]);
+
     /// The SHA-256 of `bytes`.
     pub fn of(bytes: &[u8]) -> ContentHash {
         use sha2::Digest;

@@ -1454,7 +1454,7 @@ fn build_items(drafts: Vec<Draft>, media_hashes: &BTreeMap<String, ContentHash>)
                 shuffle_options: draft.shuffle_options,
                 blanks: draft.blanks,
                 media,
-                hash: ContentHash::of(b""),
+                hash: ContentHash::PLACEHOLDER,
             };
             item.hash = ContentHash::of(crate::canonical::item_json(&item).as_bytes());
             item
