@@ -54,10 +54,7 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(error) => {
             // I/O and usage problems: exit 2 as CONTRACT section 2 says.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("error: {error:#}");
-            }
+            cli::print_stderr(&format!("error: {error:#}"));
             cli::Exit::UsageOrIo.into()
         }
     }

@@ -41,13 +41,21 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 /// Writes a line to stdout. The binary is the one place allowed to print.
-#[allow(clippy::print_stdout)]
+///
+/// A closed pipe (`xcert bank diff A B --json | head`) is not an error of ours: the reader has
+/// what it wanted, so the rest of the output is dropped quietly instead of panicking the way
+/// `println!` would.
 pub(crate) fn print_stdout(text: &str) {
-    println!("{text}");
+    write_line(&mut std::io::stdout().lock(), text);
 }
 
-/// Writes a line to stderr.
-#[allow(clippy::print_stderr)]
+/// Writes a line to stderr, with the same tolerance of a closed pipe as [`print_stdout`].
 pub(crate) fn print_stderr(text: &str) {
-    eprintln!("{text}");
+    write_line(&mut std::io::stderr().lock(), text);
+}
+
+fn write_line(out: &mut impl std::io::Write, text: &str) {
+    // Any write error here (a closed pipe, a full disk) leaves nothing sensible to report to:
+    // stdout or stderr is the very stream that failed.
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
