@@ -40,6 +40,26 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reports input that failed validation: every problem on stderr as `path: problem`, and with
+/// `--json` one document `{"error": {"code": "invalid_input", "message", "problems"}}` on
+/// stdout. The caller exits 1.
+pub(crate) fn report_invalid_input(
+    path: &std::path::Path,
+    message: &str,
+    problems: &[String],
+    json: bool,
+) -> anyhow::Result<Exit> {
+    for problem in problems {
+        print_stderr(&format!("{}: {problem}", path.display()));
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "error": {"code": "invalid_input", "message": message, "problems": problems}
+        }))?;
+    }
+    Ok(Exit::Invalid)
+}
+
 /// Writes a line to stdout. The binary is the one place allowed to print.
 ///
 /// A closed pipe (`xcert bank diff A B --json | head`) is not an error of ours: the reader has

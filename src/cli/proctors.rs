@@ -10,7 +10,7 @@ use clap::Subcommand;
 use serde_json::json;
 use xcert_proctor::{AssignmentInput, Instance, Outcome, ProctorError};
 
-use super::{Exit, print_json, print_stderr, print_stdout};
+use super::{Exit, print_json, print_stderr, print_stdout, report_invalid_input};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProctorsCommand {
@@ -68,15 +68,8 @@ fn load(path: &Path, json: bool) -> anyhow::Result<Result<Instance, Exit>> {
                 }
                 other => vec![other.to_string()],
             };
-            for problem in &problems {
-                print_stderr(&format!("{}: {problem}", path.display()));
-            }
-            if json {
-                print_json(&json!({
-                    "error": {"code": "invalid_input", "message": error.to_string(), "problems": problems}
-                }))?;
-            }
-            Ok(Err(Exit::Invalid))
+            let exit = report_invalid_input(path, &error.to_string(), &problems, json)?;
+            Ok(Err(exit))
         }
     }
 }

@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use serde_json::json;
 use xcert_proctor::ProctorError;
 use xcert_proctor::seating::{self, SeatingInput, SeatingOutcome};
 
-use super::{Exit, print_json, print_stderr};
+use super::{Exit, print_json, print_stderr, report_invalid_input};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SeatingCommand {
@@ -68,15 +67,7 @@ fn plan(path: &Path, seed: u64, json: bool, proctor_input: Option<&Path>) -> any
                 }
                 _ => vec![message.clone()],
             };
-            for problem in &problems {
-                print_stderr(&format!("{}: {problem}", path.display()));
-            }
-            if json {
-                print_json(&json!({
-                    "error": {"code": "invalid_input", "message": message, "problems": problems}
-                }))?;
-            }
-            return Ok(Exit::Invalid);
+            return report_invalid_input(path, &message, &problems, json);
         }
     };
     match &outcome {
