@@ -168,6 +168,29 @@ struct Draft {
     media: Vec<String>,
 }
 
+/// The cross-item references of an item that failed its own checks. They are still checked
+/// (unknown knowledge point, unknown enemy), so one run reports every error of the bank.
+struct BrokenItem {
+    file: usize,
+    span: Range<usize>,
+    id: Located<String>,
+    knowledge_point: Option<Located<String>>,
+    /// Whether the item has no `knowledge_point` key at all (rather than a malformed one,
+    /// which has been reported already).
+    knowledge_point_absent: bool,
+    enemies: Vec<Located<String>>,
+}
+
+/// What the cross-item rules look at of an item, valid or broken.
+struct ItemReferences<'a> {
+    file: usize,
+    span: &'a Range<usize>,
+    id: &'a str,
+    knowledge_point: Option<&'a Located<String>>,
+    knowledge_point_absent: bool,
+    enemies: &'a [Located<String>],
+}
+
 /// Everything read from the files so far.
 #[derive(Default)]
 struct Collected {
@@ -175,6 +198,8 @@ struct Collected {
     header_count: usize,
     knowledge_points: Vec<Located<KnowledgePoint>>,
     drafts: Vec<Draft>,
+    /// Items that had field errors, for the cross-item checks.
+    broken: Vec<BrokenItem>,
     /// Ids of items that had field errors, so cross-item checks do not call them unknown.
     broken_ids: BTreeSet<String>,
     /// Every readable item id in reading order, valid item or not, for the duplicate check.
@@ -357,9 +382,10 @@ fn read_file(
                             collected.ids.push(draft.id.clone());
                             collected.drafts.push(draft);
                         }
-                        Err(Some(id)) => {
-                            collected.broken_ids.insert(id.value.clone());
-                            collected.ids.push(id);
+                        Err(Some(broken)) => {
+                            collected.broken_ids.insert(broken.id.value.clone());
+                            collected.ids.push(broken.id.clone());
+                            collected.broken.push(broken);
                         }
                         Err(None) => {}
                     }
@@ -718,7 +744,7 @@ fn read_item(
     file_index: usize,
     source: &BankSource,
     sink: &mut Sink<'_, '_>,
-) -> Result<Draft, Option<Located<String>>> {
+) -> Result<Draft, Option<BrokenItem>> {
     let before = sink.diagnostics.len();
     let what = "[[item]]";
     // The id first, so every later problem can name the item.
@@ -912,6 +938,7 @@ fn read_item(
         },
     };
 
+    let knowledge_point_absent = fields.get("knowledge_point").is_none();
     let clean = sink.diagnostics.len() == before;
     match (clean, id, item_type, difficulty, points, stem) {
         (true, Some(id), Some(item_type), Ok(difficulty), Ok(points), Ok(Some((stem, _)))) => {
@@ -937,7 +964,15 @@ fn read_item(
                 media,
             })
         }
-        (_, id, ..) => Err(id),
+        (_, Some(id), ..) => Err(Some(BrokenItem {
+            file: file_index,
+            span,
+            id,
+            knowledge_point,
+            knowledge_point_absent,
+            enemies,
+        })),
+        (_, None, ..) => Err(None),
     }
 }
 
@@ -1366,10 +1401,30 @@ fn cross_check(collected: &Collected, texts: &[FileText<'_>], diagnostics: &mut 
             }
         }
     }
-    for draft in &collected.drafts {
-        let id = draft.id.value.as_str();
-        match (&draft.knowledge_point, declared.is_empty()) {
-            (None, false) => error(
+    let references: Vec<ItemReferences<'_>> = collected
+        .drafts
+        .iter()
+        .map(|draft| ItemReferences {
+            file: draft.file,
+            span: &draft.span,
+            id: &draft.id.value,
+            knowledge_point: draft.knowledge_point.as_ref(),
+            knowledge_point_absent: draft.knowledge_point.is_none(),
+            enemies: &draft.enemies,
+        })
+        .chain(collected.broken.iter().map(|broken| ItemReferences {
+            file: broken.file,
+            span: &broken.span,
+            id: &broken.id.value,
+            knowledge_point: broken.knowledge_point.as_ref(),
+            knowledge_point_absent: broken.knowledge_point_absent,
+            enemies: &broken.enemies,
+        }))
+        .collect();
+    for draft in &references {
+        let id = draft.id;
+        match (draft.knowledge_point, declared.is_empty()) {
+            (None, false) if draft.knowledge_point_absent => error(
                 draft.file,
                 draft.span.clone(),
                 Some(id),
@@ -1405,9 +1460,9 @@ fn cross_check(collected: &Collected, texts: &[FileText<'_>], diagnostics: &mut 
             _ => {}
         }
     }
-    for draft in &collected.drafts {
-        let id = draft.id.value.as_str();
-        for enemy in &draft.enemies {
+    for draft in &references {
+        let id = draft.id;
+        for enemy in draft.enemies {
             if enemy.value == id {
                 error(
                     enemy.file,

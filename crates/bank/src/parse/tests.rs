@@ -309,6 +309,37 @@ fn an_enemy_naming_an_unknown_item_is_rejected() {
 }
 
 #[test]
+fn an_item_with_its_own_errors_still_has_its_enemies_and_knowledge_point_checked() {
+    let kp = "[[knowledge_point]]\nid = \"html.semantics\"\ntitle = \"Semantic HTML\"\n\n";
+    let item = TF
+        .replace(
+            "points = 1",
+            "points = 0\nknowledge_point = \"html.semantic\"",
+        )
+        .replace("answer = true", "answer = true\nenemies = [\"X9\"]");
+    let text = bank_text(&format!("{kp}{item}"));
+    let diagnostics = errors(&text);
+    assert_eq!(diagnostics.len(), 3, "{diagnostics:#?}");
+    assert_at(&diagnostics[0], &text, "0\n", Some("T1"), "greater than 0");
+    assert_at(
+        &diagnostics[1],
+        &text,
+        "\"html.semantic\"",
+        Some("T1"),
+        "unknown knowledge point `html.semantic`",
+    );
+    assert_at(&diagnostics[2], &text, "\"X9\"", Some("T1"), "enemy `X9`");
+}
+
+#[test]
+fn a_malformed_knowledge_point_is_reported_once_not_also_as_missing() {
+    let kp = "[[knowledge_point]]\nid = \"html.semantics\"\ntitle = \"Semantic HTML\"\n\n";
+    let item = TF.replace("points = 1", "points = 1\nknowledge_point = 7");
+    let text = bank_text(&format!("{kp}{item}"));
+    assert_one(&text, "7\n", Some("T1"), "knowledge_point");
+}
+
+#[test]
 fn an_item_naming_itself_as_enemy_is_rejected() {
     let text = bank_text(&TF.replace("answer = true", "answer = true\nenemies = [\"T1\"]"));
     assert_one(&text, "\"T1\"]", Some("T1"), "its own enemy");
