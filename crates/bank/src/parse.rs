@@ -385,7 +385,7 @@ fn read_file(
                         Err(Some(broken)) => {
                             collected.broken_ids.insert(broken.id.value.clone());
                             collected.ids.push(broken.id.clone());
-                            collected.broken.push(broken);
+                            collected.broken.push(*broken);
                         }
                         Err(None) => {}
                     }
@@ -744,7 +744,7 @@ fn read_item(
     file_index: usize,
     source: &BankSource,
     sink: &mut Sink<'_, '_>,
-) -> Result<Draft, Option<BrokenItem>> {
+) -> Result<Draft, Option<Box<BrokenItem>>> {
     let before = sink.diagnostics.len();
     let what = "[[item]]";
     // The id first, so every later problem can name the item.
@@ -964,14 +964,14 @@ fn read_item(
                 media,
             })
         }
-        (_, Some(id), ..) => Err(Some(BrokenItem {
+        (_, Some(id), ..) => Err(Some(Box::new(BrokenItem {
             file: file_index,
             span,
             id,
             knowledge_point,
             knowledge_point_absent,
             enemies,
-        })),
+        }))),
         (_, None, ..) => Err(None),
     }
 }
