@@ -336,6 +336,7 @@ impl Instance {
         let mut rooms_of_candidate: Vec<Vec<u32>> = vec![Vec::new(); input.candidates.len()];
         for (r, room) in input.rooms.iter().enumerate() {
             let object = format!("room {:?}", room.id);
+            let slot_known = slot_index.contains_key(room.slot.as_str());
             match slot_index.get(room.slot.as_str()) {
                 Some(&s) => room_slot.push(s),
                 None => {
@@ -354,7 +355,22 @@ impl Instance {
                     continue;
                 }
                 match candidate_index.get(id.as_str()) {
-                    Some(&c) => rooms_of_candidate[c as usize].push(r as u32),
+                    Some(&c) => {
+                        // A candidate sits in one room at a time.
+                        let same_slot = rooms_of_candidate[c as usize].iter().find(|&&other| {
+                            slot_known && room_slot[other as usize] == room_slot[r]
+                        });
+                        if let Some(&other) = same_slot {
+                            problem(
+                                object.clone(),
+                                format!(
+                                    "lists candidate {id:?}, who is already in room {:?} in the same slot {:?}",
+                                    input.rooms[other as usize].id, room.slot
+                                ),
+                            );
+                        }
+                        rooms_of_candidate[c as usize].push(r as u32);
+                    }
                     None => problem(
                         object.clone(),
                         format!("names candidate {id:?}, which does not exist"),
@@ -585,6 +601,21 @@ mod tests {
             vec![
                 r#"room "R1": names slot "S9", which does not exist"#,
                 r#"room "R1": names candidate "C9", which does not exist"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_candidate_in_two_rooms_of_the_same_slot_is_rejected() {
+        let found = problems(|v| {
+            let mut twin = v["rooms"][0].clone();
+            twin["id"] = "R1b".into();
+            v["rooms"].as_array_mut().unwrap().push(twin);
+        });
+        assert_eq!(
+            found,
+            vec![
+                r#"room "R1b": lists candidate "C1", who is already in room "R1" in the same slot "S1""#
             ]
         );
     }

@@ -226,15 +226,23 @@ fn small_instance(seed: u64) -> AssignmentInput {
     let candidates: Vec<Candidate> = (0..6)
         .map(|c| candidate(&format!("C{c}"), schools[c % 3], &format!("K{}", below(4))))
         .collect();
+    // A candidate sits in at most one room of a slot (the input validation's rule).
+    let mut seated: Vec<(usize, usize)> = Vec::new();
     let rooms: Vec<Room> = (0..1 + below(4))
-        .map(|r| Room {
-            id: format!("R{r}"),
-            slot: format!("S{}", below(slot_count)),
-            site: schools[below(3)].into(),
-            candidates: (0..6)
+        .map(|r| {
+            let slot = below(slot_count);
+            let site = schools[below(3)].into();
+            let candidates = (0..6)
                 .filter(|_| below(3) == 0)
-                .map(|c| format!("C{c}"))
-                .collect(),
+                .filter(|&c| !seated.contains(&(slot, c)))
+                .collect::<Vec<usize>>();
+            seated.extend(candidates.iter().map(|&c| (slot, c)));
+            Room {
+                id: format!("R{r}"),
+                slot: format!("S{slot}"),
+                site,
+                candidates: candidates.iter().map(|c| format!("C{c}")).collect(),
+            }
         })
         .collect();
     let proctors: Vec<Proctor> = (0..2 + below(4))
