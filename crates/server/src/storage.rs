@@ -229,6 +229,40 @@ fn certificate_from_row(row: CertificateRow) -> Certificate {
     }
 }
 
+/// The tables whose rows are (id, unique code, name, created_at): organizations and exam
+/// sites share their storage code. The table name comes from this closed set, never from input.
+#[derive(Debug, Clone, Copy)]
+enum CodedTable {
+    Organizations,
+    Sites,
+}
+
+impl CodedTable {
+    const fn name(self) -> &'static str {
+        match self {
+            CodedTable::Organizations => "organizations",
+            CodedTable::Sites => "sites",
+        }
+    }
+
+    /// What a duplicate code is called in the error.
+    const fn code_label(self) -> &'static str {
+        match self {
+            CodedTable::Organizations => "organization code",
+            CodedTable::Sites => "site code",
+        }
+    }
+}
+
+fn site_from_row((id, code, name, created_at): OrganizationRow) -> Site {
+    Site {
+        id,
+        code,
+        name,
+        created_at,
+    }
+}
+
 fn organization_from_row((id, code, name, created_at): OrganizationRow) -> Organization {
     Organization {
         id,
@@ -481,89 +515,102 @@ impl Storage {
         organization: &Organization,
         audit: &AuditEntry,
     ) -> Result<(), StorageError> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO organizations (id, code, name, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(&organization.id)
-                .bind(&organization.code)
-                .bind(&organization.name)
-                .bind(organization.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(|error| classify(error, "organization code", "-"))?;
-            append_audit!(&mut *tx, audit)?;
-            tx.commit().await?;
-        });
-        Ok(())
+        let row = (
+            organization.id.clone(),
+            organization.code.clone(),
+            organization.name.clone(),
+            organization.created_at,
+        );
+        self.insert_coded(CodedTable::Organizations, &row, audit)
+            .await
     }
 
     /// One organization by id.
     pub async fn organization(&self, id: &str) -> Result<Option<Organization>, StorageError> {
-        let row: Option<OrganizationRow> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, code, name, created_at FROM organizations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        });
+        let row = self.coded_by_id(CodedTable::Organizations, id).await?;
         Ok(row.map(organization_from_row))
     }
 
     /// Every organization, by code.
     pub async fn organizations(&self) -> Result<Vec<Organization>, StorageError> {
-        let rows: Vec<OrganizationRow> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, code, name, created_at FROM organizations ORDER BY code").fetch_all(pool).await?
-        });
+        let rows = self.all_coded(CodedTable::Organizations).await?;
         Ok(rows.into_iter().map(organization_from_row).collect())
     }
 
     /// Creates an exam site. `Duplicate` when the code is taken.
     pub async fn create_site(&self, site: &Site, audit: &AuditEntry) -> Result<(), StorageError> {
+        let row = (
+            site.id.clone(),
+            site.code.clone(),
+            site.name.clone(),
+            site.created_at,
+        );
+        self.insert_coded(CodedTable::Sites, &row, audit).await
+    }
+
+    /// One exam site by id.
+    pub async fn site(&self, id: &str) -> Result<Option<Site>, StorageError> {
+        let row = self.coded_by_id(CodedTable::Sites, id).await?;
+        Ok(row.map(site_from_row))
+    }
+
+    /// Every exam site, by code.
+    pub async fn sites(&self) -> Result<Vec<Site>, StorageError> {
+        let rows = self.all_coded(CodedTable::Sites).await?;
+        Ok(rows.into_iter().map(site_from_row).collect())
+    }
+
+    /// Inserts a row of a coded table and its audit entry in one transaction.
+    async fn insert_coded(
+        &self,
+        table: CodedTable,
+        (id, code, name, created_at): &OrganizationRow,
+        audit: &AuditEntry,
+    ) -> Result<(), StorageError> {
+        let sql = format!(
+            "INSERT INTO {} (id, code, name, created_at) VALUES ($1, $2, $3, $4)",
+            table.name()
+        );
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO sites (id, code, name, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(&site.id)
-                .bind(&site.code)
-                .bind(&site.name)
-                .bind(site.created_at)
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(code)
+                .bind(name)
+                .bind(*created_at)
                 .execute(&mut *tx)
                 .await
-                .map_err(|error| classify(error, "site code", "-"))?;
+                .map_err(|error| classify(error, table.code_label(), "-"))?;
             append_audit!(&mut *tx, audit)?;
             tx.commit().await?;
         });
         Ok(())
     }
 
-    /// One exam site by id.
-    pub async fn site(&self, id: &str) -> Result<Option<Site>, StorageError> {
-        let row: Option<OrganizationRow> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, code, name, created_at FROM sites WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(row.map(|(id, code, name, created_at)| Site {
-            id,
-            code,
-            name,
-            created_at,
+    /// One row of a coded table by id.
+    async fn coded_by_id(
+        &self,
+        table: CodedTable,
+        id: &str,
+    ) -> Result<Option<OrganizationRow>, StorageError> {
+        let sql = format!(
+            "SELECT id, code, name, created_at FROM {} WHERE id = $1",
+            table.name()
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
         }))
     }
 
-    /// Every exam site, by code.
-    pub async fn sites(&self) -> Result<Vec<Site>, StorageError> {
-        let rows: Vec<OrganizationRow> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, code, name, created_at FROM sites ORDER BY code").fetch_all(pool).await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(id, code, name, created_at)| Site {
-                id,
-                code,
-                name,
-                created_at,
-            })
-            .collect())
+    /// Every row of a coded table, by code.
+    async fn all_coded(&self, table: CodedTable) -> Result<Vec<OrganizationRow>, StorageError> {
+        let sql = format!(
+            "SELECT id, code, name, created_at FROM {} ORDER BY code",
+            table.name()
+        );
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        }))
     }
 
     /// Lists the staff accounts scoped to one exam site.
