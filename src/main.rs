@@ -38,6 +38,10 @@ enum Command {
     Seating(cli::seating::SeatingCommand),
     /// Run the HTTP server (configured by XCERT_* environment variables).
     Serve(cli::serve::ServeArgs),
+    /// Fill the configured database with a ready demo exam and print its credentials.
+    Demo(cli::demo::DemoArgs),
+    /// Drive a running server with simulated candidates and check no saved answer was lost.
+    Loadtest(cli::loadtest::LoadtestArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
         Command::Proctors(command) => cli::proctors::run(command),
         Command::Seating(command) => cli::seating::run(command),
         Command::Serve(args) => cli::serve::run(&args),
+        Command::Demo(args) => cli::demo::run(&args),
+        Command::Loadtest(args) => cli::loadtest::run(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 
 pub(crate) mod bank;
+pub(crate) mod demo;
+pub(crate) mod loadtest;
 pub(crate) mod paper;
 pub(crate) mod proctors;
 pub(crate) mod seating;

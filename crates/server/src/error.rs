@@ -59,6 +59,20 @@ pub enum AppError {
     /// 503 `not_ready`: a dependency (the database) is unreachable.
     #[error("the database is unreachable")]
     NotReady(String),
+    /// A domain refusal with its own status and code, and optional fields beside `code` and
+    /// `message` in the error object: 403 `retake_banned` with `until`, 422 `invalid_bank` with
+    /// `errors`, 409 `deadline_passed`, ... Build it with [`AppError::refused`].
+    #[error("{message}")]
+    Refused {
+        /// HTTP status.
+        status: StatusCode,
+        /// Machine-readable code.
+        code: &'static str,
+        /// What happened and what to do.
+        message: String,
+        /// Extra fields of the error object.
+        details: serde_json::Map<String, serde_json::Value>,
+    },
     /// 500 `internal`: logged with its text, answered without it.
     #[error("internal error: {0}")]
     Internal(String),
@@ -70,6 +84,26 @@ pub enum AppError {
 pub(crate) struct InternalErrorText(pub(crate) String);
 
 impl AppError {
+    /// A domain refusal: `status`, `code` and a message a person can act on.
+    pub fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Refused {
+            status,
+            code,
+            message: message.into(),
+            details: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds a field beside `code` and `message` (only on [`AppError::Refused`]; other variants
+    /// are returned unchanged).
+    #[must_use]
+    pub fn with_detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        if let AppError::Refused { details, .. } = &mut self {
+            details.insert(key.to_owned(), value.into());
+        }
+        self
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
@@ -88,6 +122,7 @@ impl AppError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
             AppError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            AppError::Refused { status, code, .. } => (*status, code),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -113,7 +148,15 @@ impl IntoResponse for AppError {
             AppError::NotReady(text) => (self.to_string(), Some(text.clone())),
             _ => (self.to_string(), None),
         };
-        let mut response = error_body(status, code, &message);
+        let mut response = match &self {
+            AppError::Refused { details, .. } if !details.is_empty() => {
+                let mut error = details.clone();
+                error.insert("code".to_owned(), code.into());
+                error.insert("message".to_owned(), message.clone().into());
+                (status, Json(json!({ "error": error }))).into_response()
+            }
+            _ => error_body(status, code, &message),
+        };
         if let AppError::TooManyRequests { retry_after_secs } = self {
             response
                 .headers_mut()

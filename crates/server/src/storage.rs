@@ -76,6 +76,11 @@ macro_rules! append_audit {
     };
 }
 
+pub mod banks;
+pub mod delivery;
+pub mod proctoring;
+pub mod sittings;
+
 /// One line of the audit log: who did what to which object, when, and the SHA-256 of the
 /// request payload (with secrets such as passwords removed before hashing).
 #[derive(Debug, Clone, PartialEq, Eq)]

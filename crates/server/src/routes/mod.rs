@@ -23,10 +23,15 @@ use crate::auth::{Caller, Role};
 use crate::error::AppError;
 
 pub(crate) mod access;
+mod attempts;
 mod audit;
+mod banks;
+mod candidates;
 mod openapi;
 mod organizations;
+mod proctoring;
 mod sites;
+mod sittings;
 mod staff_sessions;
 
 /// Every staff role (everyone with a staff account).
@@ -100,6 +105,11 @@ fn table() -> Vec<Route> {
     routes.extend(organizations::routes());
     routes.extend(sites::routes());
     routes.extend(audit::routes());
+    routes.extend(banks::routes());
+    routes.extend(sittings::routes());
+    routes.extend(candidates::routes());
+    routes.extend(attempts::routes());
+    routes.extend(proctoring::routes());
     routes
 }
 

@@ -2,8 +2,12 @@
 
 mod auth;
 mod authorization;
+mod banks;
+mod delivery;
 mod helpers;
 mod organizations;
 mod plumbing;
+mod proctoring;
 mod sites;
+mod sittings;
 mod storage_story;

@@ -1,0 +1,1 @@
+//! Storage of question-bank versions (table `bank_versions`).

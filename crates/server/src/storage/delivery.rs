@@ -1,0 +1,1 @@
+//! Storage of attempts and responses (exam delivery).

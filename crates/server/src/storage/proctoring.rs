@@ -1,0 +1,1 @@
+//! Storage of teachers (the proctor pool of each exam site), their availability, and proctor draws.
