@@ -35,6 +35,7 @@ pub struct AppState {
     pub(crate) tokens: Arc<TokenKeys>,
     pub(crate) config: Arc<Config>,
     pub(crate) login_limiter: Arc<LoginLimiter>,
+    pub(crate) banks: Arc<crate::banks::BankCache>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -130,6 +131,7 @@ impl Application {
             storage,
             tokens: Arc::new(TokenKeys::new(&secret)),
             login_limiter: Arc::new(LoginLimiter::new(config.login_burst, config.login_refill)),
+            banks: Arc::new(crate::banks::BankCache::default()),
             config: Arc::new(config),
         };
         Ok(Self { state })

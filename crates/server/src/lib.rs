@@ -17,6 +17,7 @@
 
 mod app;
 mod auth;
+pub mod banks;
 pub mod config;
 mod error;
 mod extract;
