@@ -245,7 +245,11 @@ fn router(state: AppState) -> Router {
     routes::router(&state)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
+        // The outer cap admits the one larger route limit (bank uploads, a route-level
+        // `DefaultBodyLimit`); every body extractor still applies its route's limit or this one.
+        .layer(RequestBodyLimitLayer::new(
+            limit.max(crate::banks::MAX_UPLOAD_BYTES),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

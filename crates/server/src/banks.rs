@@ -559,3 +559,391 @@ pub(crate) async fn load_bank(
     state.banks.insert(bank_version_id, Arc::clone(&bank));
     Ok(bank)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use tar::{EntryType, Header};
+
+    use super::*;
+
+    const TINY: &str = include_str!("../tests/fixtures/banks/tiny.toml");
+
+    fn sample_dir(version: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../question-banks/web-fe-junior")
+            .join(version)
+    }
+
+    /// Every file under `dir`, as (relative path, bytes), sorted.
+    fn files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .expect("list the sample bank")
+                .map(|entry| entry.expect("an entry").path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    let relative = path.strip_prefix(root).expect("below the root");
+                    let name = relative.to_str().expect("UTF-8").replace('\\', "/");
+                    out.push((name, std::fs::read(&path).expect("read a sample file")));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out
+    }
+
+    /// The sample bank read the way `xcert bank validate DIR` reads it.
+    fn sample_source(version: &str) -> BankSource {
+        let mut source = BankSource::new();
+        for (name, bytes) in files_below(&sample_dir(version)) {
+            if name.starts_with("media/") {
+                source.add_media(name, bytes);
+            } else if name.ends_with(".toml") {
+                source.add_file(name, bytes);
+            }
+        }
+        source
+    }
+
+    /// A tar of `files` (path, bytes) through tar's own checked path setter.
+    fn tar_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, bytes) in files {
+            let mut header = Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(EntryType::Regular);
+            builder
+                .append_data(&mut header, path, bytes.as_slice())
+                .expect("append a file");
+        }
+        builder.into_inner().expect("finish the tar")
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(bytes).expect("compress");
+        encoder.finish().expect("finish gzip")
+    }
+
+    /// Appends an entry whose path is written into the header as is, bypassing the checks
+    /// `tar::Builder` makes, the way a hostile archive would be made.
+    fn append_raw(
+        builder: &mut tar::Builder<Vec<u8>>,
+        path: &str,
+        kind: EntryType,
+        data: &[u8],
+        link: Option<&str>,
+    ) {
+        let mut header = Header::new_gnu();
+        let name = &mut header.as_gnu_mut().expect("a GNU header").name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_entry_type(kind);
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        if let Some(link) = link {
+            header.set_link_name(link).expect("a link name");
+        }
+        header.set_cksum();
+        builder.append(&header, data).expect("append a raw entry");
+    }
+
+    fn raw_tar(path: &str, kind: EntryType, link: Option<&str>) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        append_raw(
+            &mut builder,
+            "bank/bank.toml",
+            EntryType::Regular,
+            TINY.as_bytes(),
+            None,
+        );
+        append_raw(&mut builder, path, kind, b"", link);
+        builder.into_inner().expect("finish the tar")
+    }
+
+    fn hash_of(source: &BankSource) -> String {
+        Bank::parse(source)
+            .unwrap_or_else(|errors| panic!("{errors:#?}"))
+            .content_hash()
+            .to_hex()
+    }
+
+    #[test]
+    fn content_types_name_the_packing_and_parameters_are_ignored() {
+        assert_eq!(
+            format_of_content_type("application/toml; charset=utf-8"),
+            Ok(BankSourceFormat::Toml)
+        );
+        assert_eq!(
+            format_of_content_type("Application/X-Tar"),
+            Ok(BankSourceFormat::Tar)
+        );
+        assert_eq!(
+            format_of_content_type("application/gzip"),
+            Ok(BankSourceFormat::TarGz)
+        );
+        assert!(matches!(
+            format_of_content_type("application/json"),
+            Err(UploadError::UnsupportedContentType(_))
+        ));
+        assert!(matches!(
+            source_from_upload("text/plain", TINY.as_bytes()),
+            Err(UploadError::UnsupportedContentType(_))
+        ));
+    }
+
+    #[test]
+    fn a_toml_upload_is_one_bank_file() {
+        let source = source_from_upload("application/toml", TINY.as_bytes()).expect("a source");
+        assert_eq!(source.files().len(), 1);
+        assert_eq!(source.files()[0].0, "bank.toml");
+        assert!(source.media().is_empty());
+    }
+
+    #[test]
+    fn a_tar_gz_of_a_bank_directory_hashes_like_the_directory_itself() {
+        let files: Vec<(String, Vec<u8>)> = files_below(&sample_dir("2026.1"))
+            .into_iter()
+            .map(|(name, bytes)| (format!("2026.1/{name}"), bytes))
+            .collect();
+        let archive = gzip(&tar_of(&files));
+        let source = source_from_upload("application/gzip", &archive).expect("a source");
+        assert!(
+            source.media().contains_key("media/flex-axes.svg"),
+            "{:?}",
+            source.media().keys()
+        );
+        assert!(
+            source
+                .files()
+                .iter()
+                .any(|(name, _)| name == "2026.1/items/css-layout.toml")
+        );
+        assert_eq!(hash_of(&source), hash_of(&sample_source("2026.1")));
+    }
+
+    #[test]
+    fn a_plain_tar_with_bank_toml_at_its_root_and_dot_slash_paths_is_read() {
+        let files: Vec<(String, Vec<u8>)> = files_below(&sample_dir("2025.1"))
+            .into_iter()
+            .map(|(name, bytes)| (format!("./{name}"), bytes))
+            .collect();
+        let source = source_from_upload("application/x-tar", &tar_of(&files)).expect("a source");
+        assert_eq!(hash_of(&source), hash_of(&sample_source("2025.1")));
+    }
+
+    #[test]
+    fn a_gzip_body_labelled_as_plain_tar_is_read_as_what_it_is() {
+        let archive = gzip(&tar_of(&[(
+            "bank.toml".to_owned(),
+            TINY.as_bytes().to_vec(),
+        )]));
+        assert_eq!(
+            detect_format(BankSourceFormat::Tar, &archive),
+            BankSourceFormat::TarGz
+        );
+        let source = source_from_upload("application/x-tar", &archive).expect("a source");
+        assert_eq!(source.files().len(), 1);
+    }
+
+    #[test]
+    fn hidden_files_and_folders_are_skipped() {
+        let archive = tar_of(&[
+            ("bank/bank.toml".to_owned(), TINY.as_bytes().to_vec()),
+            ("bank/._bank.toml".to_owned(), b"\x00\x05junk".to_vec()),
+            (
+                "bank/.git/config.toml".to_owned(),
+                b"not = [a bank".to_vec(),
+            ),
+            ("bank/notes.txt".to_owned(), b"ignored".to_vec()),
+        ]);
+        let source = source_from_upload("application/x-tar", &archive).expect("a source");
+        let names: Vec<&str> = source.files().iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["bank/bank.toml"]);
+    }
+
+    #[test]
+    fn a_parent_directory_component_is_refused() {
+        let archive = raw_tar("bank/../../etc/cron.toml", EntryType::Regular, None);
+        assert_eq!(
+            source_from_upload("application/x-tar", &archive).err(),
+            Some(UploadError::UnsafePath(
+                "bank/../../etc/cron.toml".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn an_absolute_path_is_refused() {
+        let archive = raw_tar("/etc/bank.toml", EntryType::Regular, None);
+        assert!(matches!(
+            source_from_upload("application/x-tar", &archive),
+            Err(UploadError::UnsafePath(_))
+        ));
+    }
+
+    #[test]
+    fn symbolic_and_hard_links_are_refused() {
+        for kind in [EntryType::Symlink, EntryType::Link] {
+            let archive = raw_tar("bank/media/logo.svg", kind, Some("/etc/passwd"));
+            assert_eq!(
+                source_from_upload("application/x-tar", &archive).err(),
+                Some(UploadError::Link("bank/media/logo.svg".to_owned())),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn devices_and_fifos_are_refused() {
+        for kind in [EntryType::Char, EntryType::Block, EntryType::Fifo] {
+            let archive = raw_tar("bank/dev", kind, None);
+            assert!(
+                matches!(
+                    source_from_upload("application/x-tar", &archive),
+                    Err(UploadError::SpecialFile(..))
+                ),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn more_entries_than_the_limit_are_refused() {
+        let mut builder = tar::Builder::new(Vec::new());
+        for index in 0..=MAX_ARCHIVE_ENTRIES {
+            append_raw(
+                &mut builder,
+                &format!("bank/items/{index}.toml"),
+                EntryType::Regular,
+                b"",
+                None,
+            );
+        }
+        let archive = gzip(&builder.into_inner().expect("finish the tar"));
+        assert_eq!(
+            source_from_upload("application/gzip", &archive).err(),
+            Some(UploadError::TooManyEntries)
+        );
+    }
+
+    /// A tar.gz whose one media file inflates to more than the bank limit: a few hundred KiB
+    /// compressed. It is refused from the header, before its data is inflated.
+    fn gzip_bomb() -> Vec<u8> {
+        let size = MAX_UNPACKED_BYTES as u64 + 1;
+        let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
+        let mut header = Header::new_gnu();
+        header.set_size(TINY.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, "bank/bank.toml", TINY.as_bytes())
+            .expect("append bank.toml");
+        let mut header = Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o644);
+        builder
+            .append_data(
+                &mut header,
+                "bank/media/zeros.svg",
+                std::io::repeat(0).take(size),
+            )
+            .expect("append the zeros");
+        builder
+            .into_inner()
+            .expect("finish the tar")
+            .finish()
+            .expect("finish gzip")
+    }
+
+    #[test]
+    fn an_archive_unpacking_past_the_limit_is_refused() {
+        let bomb = gzip_bomb();
+        assert!(bomb.len() < MAX_UPLOAD_BYTES);
+        assert_eq!(
+            source_from_upload("application/gzip", &bomb).err(),
+            Some(UploadError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn an_archive_without_bank_toml_or_with_two_top_folders_is_refused() {
+        let no_bank = tar_of(&[("bank/items/a.toml".to_owned(), b"".to_vec())]);
+        assert_eq!(
+            source_from_upload("application/x-tar", &no_bank).err(),
+            Some(UploadError::NoBankToml)
+        );
+        let two_tops = tar_of(&[
+            ("one/bank.toml".to_owned(), TINY.as_bytes().to_vec()),
+            ("two/bank.toml".to_owned(), TINY.as_bytes().to_vec()),
+        ]);
+        assert_eq!(
+            source_from_upload("application/x-tar", &two_tops).err(),
+            Some(UploadError::NoBankToml)
+        );
+        assert_eq!(
+            source_from_upload("application/x-tar", b"").err(),
+            Some(UploadError::NoBankToml)
+        );
+    }
+
+    #[test]
+    fn the_same_path_twice_is_refused() {
+        let archive = tar_of(&[
+            ("bank/bank.toml".to_owned(), TINY.as_bytes().to_vec()),
+            ("bank/bank.toml".to_owned(), TINY.as_bytes().to_vec()),
+        ]);
+        assert_eq!(
+            source_from_upload("application/x-tar", &archive).err(),
+            Some(UploadError::DuplicatePath("bank/bank.toml".to_owned()))
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_tar_are_unreadable() {
+        let garbage = vec![b'x'; 2048];
+        assert!(matches!(
+            source_from_upload("application/x-tar", &garbage),
+            Err(UploadError::Unreadable(_))
+        ));
+        assert!(matches!(
+            source_from_upload("application/gzip", &gzip(&garbage)),
+            Err(UploadError::Unreadable(_))
+        ));
+    }
+
+    #[test]
+    fn the_cache_evicts_the_least_recently_used_bank() {
+        let bank = Arc::new(
+            Bank::parse(&BankSource::single("bank.toml", TINY)).expect("the tiny bank parses"),
+        );
+        let cache = BankCache::new(2);
+        cache.insert("a", Arc::clone(&bank));
+        cache.insert("b", Arc::clone(&bank));
+        assert!(cache.get("a").is_some());
+        cache.insert("c", Arc::clone(&bank));
+        assert!(cache.get("b").is_none(), "b was the least recently used");
+        assert!(cache.get("a").is_some());
+        assert!(cache.get("c").is_some());
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn items_are_counted_per_type_with_every_type_present() {
+        let bank = Bank::parse(&BankSource::single("bank.toml", TINY)).expect("parses");
+        let counts = items_by_type(&bank);
+        assert_eq!(counts.len(), ItemType::ALL.len());
+        assert_eq!(counts["single"], 1);
+        assert_eq!(counts["true_false"], 2);
+        assert_eq!(counts.values().sum::<i64>(), 3);
+    }
+}

@@ -62,6 +62,25 @@ pub(crate) fn read_audit_log(caller: &Caller) -> Result<(), AppError> {
     }
 }
 
+/// Uploading bank versions for an organization: admin and that organization's staff.
+pub(crate) fn upload_banks(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("organization")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading an organization's bank versions (list, view, diff, source): admin, auditor, and
+/// that organization's staff.
+pub(crate) fn read_banks(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => upload_banks(caller, organization_id),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
