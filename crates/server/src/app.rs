@@ -36,6 +36,7 @@ pub struct AppState {
     pub(crate) config: Arc<Config>,
     pub(crate) login_limiter: Arc<LoginLimiter>,
     pub(crate) banks: Arc<crate::banks::BankCache>,
+    pub(crate) delivery: Arc<crate::delivery::Delivery>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -110,6 +111,8 @@ pub(crate) fn audit_entry(
 #[derive(Debug)]
 pub struct Application {
     state: AppState,
+    /// The answer writer, drained after the last request on shutdown.
+    writer_tasks: crate::delivery::WriterTasks,
 }
 
 impl Application {
@@ -127,14 +130,23 @@ impl Application {
                 hex::decode(stored).map_err(|_| LaunchError::CorruptSecret)?
             }
         };
+        let (writer, writer_tasks) = crate::delivery::Writer::start(
+            &storage,
+            crate::delivery::GRACE_MS,
+            crate::delivery::writer_count(&storage),
+        );
         let state = AppState {
+            delivery: Arc::new(crate::delivery::Delivery::new(writer)),
             storage,
             tokens: Arc::new(TokenKeys::new(&secret)),
             login_limiter: Arc::new(LoginLimiter::new(config.login_burst, config.login_refill)),
             banks: Arc::new(crate::banks::BankCache::default()),
             config: Arc::new(config),
         };
-        Ok(Self { state })
+        Ok(Self {
+            state,
+            writer_tasks,
+        })
     }
 
     /// The storage, for start-up tasks and tests.
@@ -210,13 +222,21 @@ impl Application {
             "xcert server listening"
         );
         let storage = self.state.storage.clone();
+        let (stop_sweeper, sweeper_stop) = tokio::sync::watch::channel(false);
+        let sweeper = crate::delivery::sweeper::start(self.state.clone(), sweeper_stop);
         let app = router(self.state);
-        axum::serve(
+        let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        // Every acknowledged save is already committed; stop the sweeper, let the writer
+        // drain what is queued, then close the database.
+        let _ = stop_sweeper.send(true);
+        let _ = sweeper.await;
+        self.writer_tasks.finish(Duration::from_secs(10)).await;
+        served?;
         storage.close().await;
         tracing::info!("xcert server stopped");
         Ok(())

@@ -19,6 +19,7 @@ mod app;
 mod auth;
 pub mod banks;
 pub mod config;
+pub mod delivery;
 mod error;
 mod extract;
 pub mod identity;

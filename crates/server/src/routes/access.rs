@@ -81,6 +81,18 @@ pub(crate) fn read_banks(caller: &Caller, organization_id: &str) -> Result<(), A
     }
 }
 
+/// Keeping an attempt's time (pause, resume, extra time) for a candidate registered at
+/// `site_id`: admin, and the staff of that exam site. Proctors are not included yet (their
+/// room assignments are not linked to attempts).
+pub(crate) fn keep_attempt_time(caller: &Caller, site_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
+        Role::Site => Err(AppError::NotFound("attempt")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

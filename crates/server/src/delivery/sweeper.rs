@@ -1,0 +1,68 @@
+//! The auto-submit sweeper: every [`PERIOD`] it closes the attempts whose deadline plus the
+//! grace has passed, as `expired` with `finished_at` = the deadline (not the sweeper's time),
+//! and grades them in the same transaction.
+//!
+//! Every replica may run it: the conditional `UPDATE ... WHERE status = 'in_progress' AND
+//! deadline + grace < now` in [`Storage::close_attempt`](crate::storage::Storage::close_attempt)
+//! is the claim, and only the replica whose update changed the row grades it.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{GRACE_MS, grade_paper, now_ms, paper::DrawnPaper};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::storage::delivery::{CloseOutcome, Closing};
+
+/// How often the sweeper looks for attempts to close.
+pub(crate) const PERIOD: Duration = Duration::from_secs(1);
+/// Most attempts closed in one pass (the next pass takes the rest a period later).
+const PASS_LIMIT: i64 = 2_000;
+
+/// Starts the sweeper; it stops when `stop` changes or its sender is dropped.
+pub(crate) fn start(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PERIOD);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(error) = sweep(&state, now_ms()).await {
+                tracing::error!(%error, "the auto-submit sweeper failed a pass; retrying next period");
+            }
+        }
+    })
+}
+
+/// One pass: closes and grades every attempt due at `now`; returns how many this replica
+/// closed.
+pub(crate) async fn sweep(state: &AppState, now: i64) -> Result<usize, AppError> {
+    let due = state
+        .storage
+        .attempts_due(now, GRACE_MS, PASS_LIMIT)
+        .await?;
+    let mut closed = 0;
+    for (attempt_id, bank_version_id) in due {
+        let bank = crate::banks::load_bank(state, &bank_version_id).await?;
+        let outcome = state
+            .storage
+            .close_attempt(&attempt_id, Closing::Expire, now, GRACE_MS, |attempt, responses| {
+                match serde_json::from_str::<DrawnPaper>(&attempt.paper) {
+                    Ok(paper) => grade_paper(&paper, &bank, responses),
+                    Err(error) => {
+                        tracing::error!(%error, attempt = %attempt.id, "a stored paper does not parse; left ungraded");
+                        Vec::new()
+                    }
+                }
+            })
+            .await?;
+        if matches!(outcome, CloseOutcome::Closed(_)) {
+            closed += 1;
+        }
+    }
+    Ok(closed)
+}
