@@ -26,11 +26,15 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::random;
 use crate::storage::StaffUser;
+use crate::storage::sittings::CandidateSession;
 
 /// Issuer of every token this server signs.
 pub(crate) const ISSUER: &str = "xcert";
-/// Audience of staff tokens; candidate tokens will carry their own.
+/// Audience of staff tokens.
 pub(crate) const STAFF_AUDIENCE: &str = "xcert-staff";
+/// Audience of candidate tokens: a candidate token is never accepted where a staff token is
+/// expected, nor the other way round, because each side validates its own audience.
+pub(crate) const CANDIDATE_AUDIENCE: &str = "xcert-candidate";
 
 /// What a caller may do. Candidates are not staff and never hold a staff token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,11 +109,26 @@ struct Claims {
     aud: String,
 }
 
+/// The claims of a candidate token: the subject is the registration (one candidate in one
+/// sitting), the `jti` a row of `candidate_sessions`.
+#[derive(Debug, Serialize, Deserialize)]
+struct CandidateClaims {
+    sub: String,
+    role: Role,
+    sitting: String,
+    jti: String,
+    iat: i64,
+    exp: i64,
+    iss: String,
+    aud: String,
+}
+
 /// The signing key and the pinned validation rules.
 pub(crate) struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    candidate_validation: Validation,
 }
 
 impl fmt::Debug for TokenKeys {
@@ -125,10 +144,13 @@ impl TokenKeys {
         validation.set_audience(&[STAFF_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 0;
+        let mut candidate_validation = validation.clone();
+        candidate_validation.set_audience(&[CANDIDATE_AUDIENCE]);
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            candidate_validation,
         }
     }
 
@@ -159,6 +181,33 @@ impl TokenKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .ok()
             .map(|data| data.claims)
+    }
+
+    /// Signs a candidate token for `session` (audience `xcert-candidate`, role `candidate`).
+    pub(crate) fn sign_candidate(
+        &self,
+        session: &CandidateSession,
+        sitting_id: &str,
+    ) -> Result<String, AppError> {
+        let claims = CandidateClaims {
+            sub: session.registration_id.clone(),
+            role: Role::Candidate,
+            sitting: sitting_id.to_owned(),
+            jti: session.id.clone(),
+            iat: session.created_at,
+            exp: session.expires_at,
+            iss: ISSUER.to_owned(),
+            aud: CANDIDATE_AUDIENCE.to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|error| AppError::Internal(format!("signing a token: {error}")))
+    }
+
+    fn verify_candidate(&self, token: &str) -> Option<CandidateClaims> {
+        jsonwebtoken::decode::<CandidateClaims>(token, &self.decoding, &self.candidate_validation)
+            .ok()
+            .map(|data| data.claims)
+            .filter(|claims| claims.role == Role::Candidate)
     }
 }
 
@@ -236,25 +285,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(AppError::Unauthenticated(
-                "log in first: send `Authorization: Bearer <token>`",
-            ))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or(AppError::Unauthenticated(
-                "the Authorization header must be `Bearer <token>`",
-            ))?;
-        let claims = state
-            .tokens
-            .verify(token.trim())
-            .ok_or(AppError::Unauthenticated(
-                "the token is invalid or expired; log in again",
-            ))?;
+        let token = bearer_token(parts)?;
+        let claims = state.tokens.verify(token).ok_or(AppError::Unauthenticated(
+            "the token is invalid or expired; log in again",
+        ))?;
         let user = state
             .storage
             .live_session_user(&claims.jti, crate::app::now_seconds())
@@ -276,6 +310,91 @@ impl FromRequestParts<AppState> for Caller {
             session_id: claims.jti,
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(parts: &Parts) -> Result<&str, AppError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(AppError::Unauthenticated(
+            "log in first: send `Authorization: Bearer <token>`",
+        ))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(AppError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`",
+        ))
+}
+
+/// The authenticated candidate making a request: one registration (a person in a sitting)
+/// through a live candidate session.
+///
+/// Like [`Caller`], the token alone is not enough: the session row must be live (not expired,
+/// not revoked by logout), and the registration and sitting are read from the database, not
+/// trusted from the claims. The route middleware authenticates once and leaves the result in
+/// the request's extensions, where this extractor finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateCaller {
+    /// The registration: this candidate in this sitting.
+    pub registration_id: String,
+    /// The sitting the registration belongs to.
+    pub sitting_id: String,
+    /// The person (one person across sittings).
+    pub person_id: String,
+    /// The candidate session (`jti`) the token belongs to.
+    pub session_id: String,
+}
+
+impl FromRequestParts<AppState> for CandidateCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<CandidateCaller>() {
+            return Ok(caller.clone());
+        }
+        let token = bearer_token(parts)?;
+        let Some(claims) = state.tokens.verify_candidate(token) else {
+            if state.tokens.verify(token).is_some() {
+                return Err(AppError::Unauthenticated(
+                    "this is a candidate route and a staff token cannot be used on it; candidates log in with their admission ticket and ID number",
+                ));
+            }
+            return Err(AppError::Unauthenticated(
+                "the token is invalid or expired; log in again with your admission ticket and ID number",
+            ));
+        };
+        let session = state
+            .storage
+            .live_candidate_session(&claims.jti, crate::app::now_seconds())
+            .await?
+            .ok_or(AppError::Unauthenticated(
+                "the session has ended; log in again with your admission ticket and ID number",
+            ))?;
+        if session.registration_id != claims.sub || session.sitting_id != claims.sitting {
+            return Err(AppError::Unauthenticated(
+                "the token does not match its session; log in again",
+            ));
+        }
+        Ok(CandidateCaller {
+            registration_id: session.registration_id,
+            sitting_id: session.sitting_id,
+            person_id: session.person_id,
+            session_id: claims.jti,
+        })
+    }
+}
+
+/// The key a candidate login spends its rate-limit attempt under. Staff usernames cannot
+/// contain `:`, so a ticket never shares a bucket with a staff account.
+pub(crate) fn candidate_limit_key(ticket: &str) -> String {
+    format!("ticket:{ticket}")
 }
 
 /// A per-key token bucket: `burst` attempts at once, then one more every `refill`.
@@ -438,6 +557,46 @@ mod tests {
         // {"alg":"none","typ":"JWT"} in base64url, with the real payload and no signature.
         let forged = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
         assert!(keys.verify(&forged).is_none());
+    }
+
+    fn candidate_session(expires_in: i64) -> CandidateSession {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        CandidateSession {
+            id: "cs1".to_owned(),
+            registration_id: "r1".to_owned(),
+            created_at: now,
+            expires_at: now + expires_in,
+        }
+    }
+
+    #[test]
+    fn a_candidate_token_is_never_a_staff_token_and_a_staff_token_never_a_candidate_token() {
+        let keys = TokenKeys::new(&[7; 32]);
+        let candidate = keys
+            .sign_candidate(&candidate_session(600), "sit1")
+            .expect("signs");
+        let claims = keys
+            .verify_candidate(&candidate)
+            .expect("a candidate token");
+        assert_eq!(
+            (claims.sub.as_str(), claims.sitting.as_str()),
+            ("r1", "sit1")
+        );
+        assert!(keys.verify(&candidate).is_none());
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let staff = keys
+            .sign_staff(&user(), "s1", now, now + 600)
+            .expect("signs");
+        assert!(keys.verify_candidate(&staff).is_none());
+    }
+
+    #[test]
+    fn an_expired_candidate_token_is_rejected() {
+        let keys = TokenKeys::new(&[7; 32]);
+        let token = keys
+            .sign_candidate(&candidate_session(-1), "sit1")
+            .expect("signs");
+        assert!(keys.verify_candidate(&token).is_none());
     }
 
     #[test]

@@ -26,12 +26,13 @@ pub mod identity;
 mod random;
 mod routes;
 pub mod storage;
+pub mod sittings;
 
 pub use app::{
     AppState, Application, FIRST_ADMIN_USERNAME, FirstAdmin, LaunchError, bind, init_tracing,
     launch, runtime, shutdown_signal,
 };
-pub use auth::{Caller, Role};
+pub use auth::{Caller, CandidateCaller, Role};
 pub use config::Config;
 pub use error::AppError;
 pub use routes::{RouteRule, Rule, route_rules};

@@ -93,6 +93,94 @@ pub(crate) fn keep_attempt_time(caller: &Caller, site_id: &str) -> Result<(), Ap
     }
 }
 
+/// Creating sittings for an organization, and adding sites to its sittings: admin and that
+/// organization's staff.
+pub(crate) fn write_sittings(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("organization")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading a sitting, its rooms and its registrations: admin, auditor, the owning
+/// organization's staff, and staff of an exam site taking part. Returns the site the caller
+/// is limited to (site staff see their own site's rooms and candidates only), `None` for all.
+pub(crate) fn read_sitting(
+    caller: &Caller,
+    organization_id: &str,
+    site_ids: &[String],
+) -> Result<Option<String>, AppError> {
+    match caller.role {
+        Role::Admin | Role::Auditor => Ok(None),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(None),
+        Role::Org => Err(AppError::NotFound("sitting")),
+        Role::Site => match &caller.site_id {
+            Some(site) if site_ids.contains(site) => Ok(Some(site.clone())),
+            _ => Err(AppError::NotFound("sitting")),
+        },
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Registering candidates and creating rooms in a sitting: an admin for the site they name,
+/// and the staff of an exam site taking part for their own site. Returns the site acted for.
+pub(crate) fn site_desk(
+    caller: &Caller,
+    site_ids: &[String],
+    named_site: Option<&str>,
+) -> Result<String, AppError> {
+    match caller.role {
+        Role::Admin => named_site.map(str::to_owned).ok_or_else(|| {
+            AppError::Invalid(
+                "an admin acts for an exam site: name it with \"site\": \"<site id>\"".to_owned(),
+            )
+        }),
+        Role::Site => match &caller.site_id {
+            Some(site) if site_ids.contains(site) => match named_site {
+                Some(named) if named != site => Err(AppError::Invalid(
+                    "site staff act for their own site only; leave out `site`".to_owned(),
+                )),
+                _ => Ok(site.clone()),
+            },
+            _ => Err(AppError::NotFound("sitting")),
+        },
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Uploading bank versions for an organization: admin and that organization's staff.
+pub(crate) fn upload_banks(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("organization")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading an organization's bank versions (list, view, diff, source): admin, auditor, and
+/// that organization's staff.
+pub(crate) fn read_banks(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => upload_banks(caller, organization_id),
+    }
+}
+
+/// Keeping an attempt's time (pause, resume, extra time) for a candidate registered at
+/// `site_id`: admin, and the staff of that exam site. Proctors are not included yet (their
+/// room assignments are not linked to attempts).
+pub(crate) fn keep_attempt_time(caller: &Caller, site_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
+        Role::Site => Err(AppError::NotFound("attempt")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +251,69 @@ mod tests {
         assert!(matches!(
             read_organization(&caller(Role::Org, Some("o1")), "o9"),
             Err(AppError::NotFound(_))
+        ));
+    }
+
+    fn desk(site: &str) -> Caller {
+        let mut desk = caller(Role::Site, None);
+        desk.site_id = Some(site.to_owned());
+        desk
+    }
+
+    #[test]
+    fn site_staff_read_a_sitting_only_when_their_site_takes_part_and_then_their_site_only() {
+        let taking_part = ["s1".to_owned(), "s2".to_owned()];
+        assert_eq!(
+            read_sitting(&desk("s1"), "o1", &taking_part).ok(),
+            Some(Some("s1".to_owned()))
+        );
+        assert!(matches!(
+            read_sitting(&desk("s9"), "o1", &taking_part),
+            Err(AppError::NotFound(_))
+        ));
+        assert_eq!(
+            read_sitting(&caller(Role::Org, Some("o1")), "o1", &taking_part).ok(),
+            Some(None)
+        );
+        assert!(matches!(
+            read_sitting(&caller(Role::Org, Some("o2")), "o1", &taking_part),
+            Err(AppError::NotFound(_))
+        ));
+        for role in [Role::Proctor, Role::Grader, Role::Candidate] {
+            assert!(matches!(
+                read_sitting(&caller(role, None), "o1", &taking_part),
+                Err(AppError::Forbidden)
+            ));
+        }
+    }
+
+    #[test]
+    fn an_admin_desk_names_its_site_and_a_site_desk_acts_for_its_own_site_only() {
+        let taking_part = ["s1".to_owned()];
+        let admin = caller(Role::Admin, None);
+        assert!(matches!(
+            site_desk(&admin, &taking_part, None),
+            Err(AppError::Invalid(_))
+        ));
+        assert_eq!(
+            site_desk(&admin, &taking_part, Some("s7")).ok().as_deref(),
+            Some("s7")
+        );
+        assert_eq!(
+            site_desk(&desk("s1"), &taking_part, None).ok().as_deref(),
+            Some("s1")
+        );
+        assert!(matches!(
+            site_desk(&desk("s1"), &taking_part, Some("s2")),
+            Err(AppError::Invalid(_))
+        ));
+        assert!(matches!(
+            site_desk(&desk("s2"), &taking_part, None),
+            Err(AppError::NotFound(_))
+        ));
+        assert!(matches!(
+            site_desk(&caller(Role::Org, Some("o1")), &taking_part, Some("s1")),
+            Err(AppError::Forbidden)
         ));
     }
 }

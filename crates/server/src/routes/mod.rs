@@ -19,7 +19,7 @@ use axum::routing::{MethodRouter, get};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, CandidateCaller, Role};
 use crate::error::AppError;
 
 pub(crate) mod access;
@@ -51,6 +51,9 @@ pub enum Rule {
     Public,
     /// A staff member with a live session and one of these roles.
     Staff(&'static [Role]),
+    /// A candidate with a live candidate session (ticket + ID number login); staff tokens
+    /// are refused. The handler gets a [`CandidateCaller`].
+    Candidate,
 }
 
 /// One route: method, path under `/api/v1`, rule and handler.
@@ -149,8 +152,18 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
 /// Applies a route's [`Rule`]; the authenticated [`Caller`] is handed to the handler through
 /// the request's extensions so the session is looked up once.
 async fn enforce(state: AppState, rule: Rule, request: Request, next: Next) -> Response {
-    let Rule::Staff(roles) = rule else {
-        return next.run(request).await;
+    let roles = match rule {
+        Rule::Public => return next.run(request).await,
+        Rule::Candidate => {
+            let (mut parts, body) = request.into_parts();
+            let candidate = match CandidateCaller::from_request_parts(&mut parts, &state).await {
+                Ok(candidate) => candidate,
+                Err(error) => return error.into_response(),
+            };
+            parts.extensions.insert(candidate);
+            return next.run(Request::from_parts(parts, body)).await;
+        }
+        Rule::Staff(roles) => roles,
     };
     let (mut parts, body) = request.into_parts();
     let caller = match Caller::from_request_parts(&mut parts, &state).await {

@@ -32,10 +32,17 @@ fn build() -> Value {
                 "default": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         });
-        if let Rule::Staff(roles) = route.rule {
-            operation["security"] = json!([{"bearer": []}]);
-            operation["x-roles"] =
-                json!(roles.iter().map(|role| role.as_str()).collect::<Vec<_>>());
+        match route.rule {
+            Rule::Public => {}
+            Rule::Staff(roles) => {
+                operation["security"] = json!([{"bearer": []}]);
+                operation["x-roles"] =
+                    json!(roles.iter().map(|role| role.as_str()).collect::<Vec<_>>());
+            }
+            Rule::Candidate => {
+                operation["security"] = json!([{"bearer": []}]);
+                operation["x-roles"] = json!(["candidate"]);
+            }
         }
         paths
             .entry(route.path)

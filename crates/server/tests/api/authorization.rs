@@ -116,7 +116,7 @@ async fn every_route_admits_exactly_the_roles_its_rule_names() {
                 route.method,
                 anonymous.body
             ),
-            Rule::Staff(_) => {
+            Rule::Staff(_) | Rule::Candidate => {
                 anonymous.assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
             }
         }
@@ -139,8 +139,12 @@ async fn every_route_admits_exactly_the_roles_its_rule_names() {
             let allowed = match route.rule {
                 Rule::Public => true,
                 Rule::Staff(roles) => roles.contains(role),
+                Rule::Candidate => false,
             };
-            if allowed {
+            if route.rule == Rule::Candidate {
+                // A staff token is not a candidate token at all: 401, as for no token.
+                reply.assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+            } else if allowed {
                 assert!(
                     ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&reply.status),
                     "{role:?} may call {} {path}: {} {}",
