@@ -18,9 +18,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{LoginLimiter, Role, TokenKeys};
+use crate::auth::{Role, TokenKeys};
 use crate::config::Config;
 use crate::error::{AppError, InternalErrorText, shape_bare_errors};
+use crate::ratelimit::{LoginLimits, RedisBuckets};
 use crate::storage::{AuditEntry, StaffUser, Storage, StorageError};
 use crate::{random, routes};
 
@@ -34,7 +35,7 @@ pub struct AppState {
     pub(crate) storage: Storage,
     pub(crate) tokens: Arc<TokenKeys>,
     pub(crate) config: Arc<Config>,
-    pub(crate) login_limiter: Arc<LoginLimiter>,
+    pub(crate) login_limiter: Arc<LoginLimits>,
     pub(crate) banks: Arc<crate::banks::BankCache>,
     pub(crate) delivery: Arc<crate::delivery::Delivery>,
 }
@@ -115,6 +116,26 @@ pub struct Application {
     writer_tasks: crate::delivery::WriterTasks,
 }
 
+/// The login limiter: shared through Redis when `XCERT_REDIS_URL` is set and Redis answers;
+/// in process otherwise (a replica that cannot reach Redis at start still serves, and says so).
+async fn login_limits(config: &Config) -> LoginLimits {
+    let Some(url) = &config.redis_url else {
+        return LoginLimits::local(config.login_burst, config.login_refill);
+    };
+    let prefix = format!("{}login:", config.redis_key_prefix);
+    match RedisBuckets::connect(url, &prefix, config.login_burst, config.login_refill).await {
+        Ok(buckets) => LoginLimits::shared(config.login_burst, config.login_refill, buckets),
+        Err(error) => {
+            tracing::error!(
+                %error,
+                redis = %crate::config::redact_url(url),
+                "Redis is unreachable; login rate limits are per replica until a restart"
+            );
+            LoginLimits::local(config.login_burst, config.login_refill)
+        }
+    }
+}
+
 impl Application {
     /// Opens and migrates the database and loads (or generates once) the signing secret.
     pub async fn build(config: Config) -> Result<Self, LaunchError> {
@@ -139,7 +160,7 @@ impl Application {
             delivery: Arc::new(crate::delivery::Delivery::new(writer)),
             storage,
             tokens: Arc::new(TokenKeys::new(&secret)),
-            login_limiter: Arc::new(LoginLimiter::new(config.login_burst, config.login_refill)),
+            login_limiter: Arc::new(login_limits(&config).await),
             banks: Arc::new(crate::banks::BankCache::default()),
             config: Arc::new(config),
         };

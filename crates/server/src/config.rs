@@ -17,6 +17,9 @@ pub struct Config {
     pub database_url: String,
     /// Optional Redis; the server runs with in-process equivalents without it.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key this deployment writes (`XCERT_REDIS_PREFIX`, default
+    /// `xcert:`), so several deployments can share one Redis.
+    pub redis_key_prefix: String,
     /// Address to listen on, e.g. `127.0.0.1:8080`.
     pub bind: String,
     /// HS256 signing secret for tokens; when absent one is generated and stored in the database.
@@ -51,6 +54,7 @@ impl Config {
         Self {
             database_url: database_url.into(),
             redis_url: None,
+            redis_key_prefix: "xcert:".to_owned(),
             bind: DEFAULT_BIND.to_owned(),
             jwt_secret: None,
             admin_password: None,
@@ -90,6 +94,9 @@ impl Config {
                 });
             }
             config.redis_url = Some(url);
+        }
+        if let Some(prefix) = get("XCERT_REDIS_PREFIX") {
+            config.redis_key_prefix = prefix;
         }
         if let Some(bind) = get("XCERT_BIND") {
             if bind.parse::<std::net::SocketAddr>().is_err() {

@@ -24,6 +24,7 @@ mod error;
 mod extract;
 pub mod identity;
 mod random;
+mod ratelimit;
 mod routes;
 pub mod storage;
 pub mod sittings;

@@ -8,7 +8,6 @@
 //! until the sitting's close plus an hour at most.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
@@ -90,7 +89,8 @@ async fn login(
         .unwrap_or_else(|| request.ticket.trim().to_uppercase());
     state
         .login_limiter
-        .try_acquire(&candidate_limit_key(&limit_key), peer.ip(), Instant::now())
+        .try_acquire(&candidate_limit_key(&limit_key), peer.ip())
+        .await
         .map_err(|wait| AppError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
         })?;

@@ -185,9 +185,16 @@ async fn healthz() -> impl IntoResponse {
 /// The process can serve: the database answers.
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     state.database_ready().await?;
-    Ok(axum::Json(
-        json!({"status": "ready", "database": state.storage.backend()}),
-    ))
+    let rate_limits = if state.login_limiter.is_shared() {
+        "redis"
+    } else {
+        "in_process"
+    };
+    Ok(axum::Json(json!({
+        "status": "ready",
+        "database": state.storage.backend(),
+        "rate_limits": rate_limits,
+    })))
 }
 
 /// CONTRACT section 3: `{"server_time": RFC 3339}`, for clients to correct their clock offset.

@@ -2,7 +2,6 @@
 //! `GET /staff/me`.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::Json as JsonResponse;
 use axum::extract::{ConnectInfo, State};
@@ -66,7 +65,8 @@ async fn login(
     let username = request.username.trim().to_lowercase();
     state
         .login_limiter
-        .try_acquire(&username, peer.ip(), Instant::now())
+        .try_acquire(&username, peer.ip())
+        .await
         .map_err(|wait| AppError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
         })?;

@@ -8,6 +8,7 @@ mod helpers;
 mod organizations;
 mod plumbing;
 mod proctoring;
+mod redis;
 mod sites;
 mod sittings;
 mod storage_story;
