@@ -23,6 +23,7 @@ pub mod delivery;
 mod error;
 mod extract;
 pub mod identity;
+pub mod proctoring;
 mod random;
 mod ratelimit;
 mod routes;

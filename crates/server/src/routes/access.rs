@@ -181,6 +181,53 @@ pub(crate) fn keep_attempt_time(caller: &Caller, site_id: &str) -> Result<(), Ap
     }
 }
 
+/// Creating and updating an exam site's teachers, and declaring their availability: admin,
+/// and that site's own staff.
+pub(crate) fn manage_teachers(caller: &Caller, site_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
+        Role::Site => Err(AppError::NotFound("site")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading an exam site's teachers: admin, auditor, and that site's own staff.
+pub(crate) fn read_teachers(caller: &Caller, site_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => manage_teachers(caller, site_id),
+    }
+}
+
+/// Drawing a sitting's proctors: admin, and staff of the organization owning the sitting (the
+/// re-draw rule comes on top, in `crate::proctoring`).
+pub(crate) fn draw_proctors(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("sitting")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading a sitting's proctor draws, their inputs and outcomes: admin, auditor, and staff of
+/// the organization owning the sitting.
+pub(crate) fn read_proctor_draws(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => draw_proctors(caller, organization_id),
+    }
+}
+
+/// Listing one's own assigned rooms: proctors only (the query itself is scoped to the caller).
+pub(crate) fn read_own_rooms(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Proctor => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
