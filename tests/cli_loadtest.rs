@@ -143,6 +143,7 @@ fn thirty_candidates_start_save_and_submit_without_an_error_or_a_lost_answer() {
     );
     assert!(report["items_checked"].as_u64().unwrap_or_default() >= 30 * 8);
     assert_eq!(report["unchecked_candidates"], 0);
+    assert_eq!(report["submissions_lost"], 0);
     // Requests: a login, a start, the saves, a submit and a check read per candidate.
     let requests = report["requests"].as_u64().unwrap_or_default();
     assert!(requests >= 30 * 4 + saves, "requests: {requests}");

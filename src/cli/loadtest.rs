@@ -103,6 +103,8 @@ struct Report {
     submitted: u64,
     items_checked: u64,
     unchecked_candidates: u64,
+    /// Candidates whose acknowledged submit is not stored as `submitted`.
+    submissions_lost: u64,
     retried_requests: u64,
     errors_by_kind: std::collections::BTreeMap<String, u64>,
     /// How late candidates woke for their planned actions: the generator's own slack.
@@ -196,7 +198,11 @@ pub(crate) fn run(args: &LoadtestArgs) -> anyhow::Result<Exit> {
     report.run.base_url.clone_from(&args.base_url);
     print_report(&report, args.json, began.elapsed())?;
     Ok(
-        if report.errors == 0 && report.lost_answers == 0 && !report.timed_out {
+        if report.errors == 0
+            && report.lost_answers == 0
+            && report.submissions_lost == 0
+            && !report.timed_out
+        {
             Exit::Success
         } else {
             Exit::Invalid
@@ -332,6 +338,7 @@ async fn drive(
         submitted: simulation.progress.submitted.load(Ordering::Relaxed),
         items_checked: loss.items_checked,
         unchecked_candidates: loss.unchecked_candidates,
+        submissions_lost: loss.submissions_lost,
         retried_requests: api.retried.load(Ordering::Relaxed),
         errors_by_kind: api.errors_by_kind(),
         scheduler_lag_ms: simulation.progress.lag.summary(),
@@ -392,10 +399,11 @@ fn print_report(report: &Report, json: bool, elapsed: Duration) -> anyhow::Resul
             report.simulation_secs, report.started, report.saves_acknowledged, report.submitted
         ),
         format!(
-            "loss check  {:>8.1} s  {} answers checked, {} lost, {} attempts unreadable",
+            "loss check  {:>8.1} s  {} answers checked, {} lost, {} submissions lost, {} attempts unreadable",
             report.check_secs,
             report.items_checked,
             report.lost_answers,
+            report.submissions_lost,
             report.unchecked_candidates
         ),
         format!(

@@ -276,6 +276,8 @@ pub(super) struct LossReport {
     pub(super) items_checked: u64,
     /// Candidates whose attempt could not be read back (counted in the errors).
     pub(super) unchecked_candidates: u64,
+    /// Candidates whose submit was acknowledged but whose attempt is not `submitted`.
+    pub(super) submissions_lost: u64,
 }
 
 /// Reads every candidate's attempt back and compares it, item by item, with what was
@@ -297,7 +299,7 @@ pub(super) async fn check(
                 let Some(log) = logs.get(index) else {
                     return (report, examples);
                 };
-                let (attempt_id, token, expected) = {
+                let (attempt_id, token, expected, submitted) = {
                     let log = lock(log);
                     let expected: Vec<Expected> = log
                         .items
@@ -306,14 +308,16 @@ pub(super) async fn check(
                             Some((item.clone(), item_log.acknowledged?, item_log.sent.clone()))
                         })
                         .collect();
-                    (log.attempt_id.clone(), log.token.clone(), expected)
+                    (
+                        log.attempt_id.clone(),
+                        log.token.clone(),
+                        expected,
+                        log.submitted,
+                    )
                 };
                 let (Some(attempt_id), Some(token)) = (attempt_id, token) else {
                     continue;
                 };
-                if expected.is_empty() {
-                    continue;
-                }
                 let path = format!("/attempts/{}", segment(&attempt_id));
                 let reply = match api
                     .call(Call::Check, Method::GET, &path, Some(&token), Body::None)
@@ -330,6 +334,15 @@ pub(super) async fn check(
                         continue;
                     }
                 };
+                if submitted && reply.body["status"] != "submitted" {
+                    report.submissions_lost += 1;
+                    if examples.len() < 5 {
+                        examples.push(format!(
+                            "attempt {attempt_id}: the submit was acknowledged, the status is {}",
+                            reply.body["status"]
+                        ));
+                    }
+                }
                 for (item, acknowledged, sent) in expected {
                     report.items_checked += 1;
                     let stored = &reply.body["responses"][&item];
@@ -350,6 +363,7 @@ pub(super) async fn check(
             total.lost_answers += report.lost_answers;
             total.items_checked += report.items_checked;
             total.unchecked_candidates += report.unchecked_candidates;
+            total.submissions_lost += report.submissions_lost;
             examples.extend(found);
         }
     }
