@@ -522,7 +522,8 @@ impl BankCache {
 /// The parsed bank of a stored version, from the cache or parsed off the async threads.
 /// Does no access check: the caller has checked that the caller may use this version.
 /// 404 when no such version exists; a stored version that no longer parses is an internal
-/// error (it was valid when stored and versions never change).
+/// error (it was valid when stored and versions never change), and so is one whose content
+/// hash differs from the one recorded at upload.
 pub(crate) async fn load_bank(
     state: &AppState,
     bank_version_id: &str,
@@ -530,6 +531,11 @@ pub(crate) async fn load_bank(
     if let Some(bank) = state.banks.get(bank_version_id) {
         return Ok(bank);
     }
+    let version = state
+        .storage
+        .bank_version(bank_version_id)
+        .await?
+        .ok_or(AppError::NotFound("bank version"))?;
     let (format, bytes) = state
         .storage
         .bank_version_source(bank_version_id)
@@ -556,6 +562,15 @@ pub(crate) async fn load_bank(
             )));
         }
     };
+    // Papers are drawn from this bank under the stored hash: a source that no longer gives
+    // that hash (a changed parser, a damaged row) must not be used silently.
+    let hash = bank.content_hash().to_hex();
+    if hash != version.content_hash {
+        return Err(AppError::Internal(format!(
+            "stored bank version {bank_version_id} now hashes to {hash}, not its recorded {}",
+            version.content_hash
+        )));
+    }
     state.banks.insert(bank_version_id, Arc::clone(&bank));
     Ok(bank)
 }

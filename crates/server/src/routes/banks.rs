@@ -135,7 +135,7 @@ async fn upload(
         &caller.user_id,
         &id,
         content_type,
-        body.to_vec(),
+        Vec::from(body),
     )
     .await?;
     state.banks.insert(&version.id, bank);

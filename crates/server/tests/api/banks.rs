@@ -835,3 +835,64 @@ async fn bank_version_storage_round_trips_on_this_backend() {
         .collect();
     assert_eq!(audited, ["bank_version:v-new", "bank_version:v-old"]);
 }
+
+#[tokio::test]
+async fn a_stored_version_is_parsed_again_on_a_cache_miss_and_must_keep_its_hash() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let acme = organization(&app, &admin, "ACME", &[("TINY", "junior")]).await;
+    let storage = app.storage().await;
+    let certificate = storage
+        .certificates_of(&acme.id)
+        .await
+        .expect("read certificates")
+        .remove(0);
+    let lead = storage
+        .staff_by_username("acme.lead")
+        .await
+        .expect("read staff")
+        .expect("the lead exists")
+        .id;
+    let tiny = Bank::parse(&BankSource::single("bank.toml", TINY)).expect("tiny parses");
+    // Written straight to storage, so the server has never parsed or cached these versions.
+    for (id, label, hash) in [
+        ("v-good", "1", tiny.content_hash().to_hex()),
+        ("v-tampered", "2", "0".repeat(64)),
+    ] {
+        let version = BankVersion {
+            id: id.to_owned(),
+            organization_id: acme.id.clone(),
+            certificate_id: certificate.id.clone(),
+            certificate_code: certificate.code.clone(),
+            level: certificate.level.clone(),
+            version: label.to_owned(),
+            content_hash: hash,
+            item_count: 3,
+            knowledge_points: 1,
+            items_by_type: [("single".to_owned(), 1), ("true_false".to_owned(), 2)]
+                .into_iter()
+                .collect(),
+            source_format: BankSourceFormat::Toml,
+            uploaded_by: lead.clone(),
+            created_at: 1,
+        };
+        let audit = AuditEntry {
+            actor: version.uploaded_by.clone(),
+            at: 1,
+            action: "bank.upload".to_owned(),
+            object: format!("bank_version:{id}"),
+            payload_sha256: "0".repeat(64),
+        };
+        storage
+            .create_bank_version(&version, TINY.as_bytes(), &audit)
+            .await
+            .expect("store a version");
+    }
+    let good = app.get("/api/v1/banks/v-good", Some(&acme.token)).await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+    assert_eq!(good.body["stats"]["total"]["items"], 3);
+    // A source that no longer gives its recorded hash is never served as that version.
+    app.get("/api/v1/banks/v-tampered", Some(&acme.token))
+        .await
+        .assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+}
