@@ -9,6 +9,7 @@ use xcert_server::storage::{AuditEntry, StaffUser};
 use xcert_server::{Role, Rule};
 
 use crate::helpers::TestApp;
+use crate::sittings::{candidate_token, open_sitting_with_candidates};
 
 fn password_of(username: &str) -> String {
     format!("{username} password 12")
@@ -100,6 +101,11 @@ async fn every_route_admits_exactly_the_roles_its_rule_names() {
         tokens.push((*role, app.token(username, &password).await));
     }
 
+    // A candidate of a sitting of its own, logged in with ticket and ID number.
+    let exam = open_sitting_with_candidates(&app, 1, |_| {}).await;
+    let candidate = &exam.candidates[0];
+    let candidate_bearer = candidate_token(&app, candidate).await;
+
     let rules = xcert_server::route_rules();
     assert!(rules.len() >= 17, "the table lists every route: {rules:?}");
     let mut checked = 0;
@@ -157,6 +163,29 @@ async fn every_route_admits_exactly_the_roles_its_rule_names() {
             }
             checked += 1;
         }
+        // The candidate: admitted exactly where the rule says candidate (or public); a
+        // candidate token is no staff token at all, so staff routes answer 401.
+        let token = if route.method == Method::DELETE {
+            candidate_token(&app, candidate).await
+        } else {
+            candidate_bearer.clone()
+        };
+        let reply = app
+            .request(route.method.clone(), &path, Some(&token), body.as_ref())
+            .await;
+        match route.rule {
+            Rule::Public | Rule::Candidate => assert!(
+                ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&reply.status),
+                "a candidate may call {} {path}: {} {}",
+                route.method,
+                reply.status,
+                reply.body
+            ),
+            Rule::Staff(_) => {
+                reply.assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+            }
+        }
+        checked += 1;
     }
-    assert_eq!(checked, rules.len() * tokens.len());
+    assert_eq!(checked, rules.len() * (tokens.len() + 1));
 }
