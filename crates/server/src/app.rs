@@ -170,6 +170,11 @@ impl Application {
         })
     }
 
+    /// The state handlers share, for in-process tasks such as `xcert demo`.
+    pub(crate) fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// The storage, for start-up tasks and tests.
     pub fn storage(&self) -> &Storage {
         &self.state.storage

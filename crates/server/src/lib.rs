@@ -20,6 +20,7 @@ mod auth;
 pub mod banks;
 pub mod config;
 pub mod delivery;
+pub mod demo;
 mod error;
 mod extract;
 pub mod identity;
@@ -27,8 +28,8 @@ pub mod proctoring;
 mod random;
 mod ratelimit;
 mod routes;
-pub mod storage;
 pub mod sittings;
+pub mod storage;
 
 pub use app::{
     AppState, Application, FIRST_ADMIN_USERNAME, FirstAdmin, LaunchError, bind, init_tracing,
