@@ -66,6 +66,8 @@ pub(super) enum Body<'a> {
 pub(super) struct Reply {
     pub(super) status: u16,
     pub(super) body: Value,
+    /// From the first wait for a connection to the last byte, retries included.
+    pub(super) latency: Duration,
 }
 
 impl Reply {
@@ -191,8 +193,9 @@ impl Api {
                 Err(closed) => Err(anyhow::Error::new(closed)),
             };
             match outcome {
-                Ok(reply) => {
-                    self.latencies[call as usize].record(began.elapsed());
+                Ok(mut reply) => {
+                    reply.latency = began.elapsed();
+                    self.latencies[call as usize].record(reply.latency);
                     return Some(reply);
                 }
                 // Not an error yet: the next try may get through.
@@ -240,6 +243,7 @@ impl Api {
         Ok(Reply {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            latency: Duration::ZERO,
         })
     }
 

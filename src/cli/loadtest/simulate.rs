@@ -72,6 +72,8 @@ pub(super) struct Progress {
     pub(super) submitted: AtomicU64,
     /// How late candidates woke for their planned actions.
     pub(super) lag: Samples,
+    /// The saves of the submit rush alone (they are in the save figures too).
+    pub(super) rush_saves: Samples,
 }
 
 /// What every candidate task shares.
@@ -133,13 +135,13 @@ pub(super) async fn candidate(
     let mut next_save = start_at + jittered(timetable.save_interval, &mut rng);
     while next_save < answer_until {
         wake_at(progress, next_save).await;
-        saver.save(&mut rng).await;
+        saver.save(&mut rng, false).await;
         next_save += jittered(timetable.save_interval, &mut rng);
     }
 
     wake_at(progress, submit_at).await;
     if timetable.final_save {
-        saver.save(&mut rng).await;
+        saver.save(&mut rng, true).await;
     }
     let path = format!("/attempts/{}/submit", segment(&attempt_id));
     if let Some(reply) = api
@@ -213,7 +215,8 @@ struct Saver<'a> {
 }
 
 impl Saver<'_> {
-    async fn save(&mut self, rng: &mut ChaCha8Rng) {
+    /// Saves the next item; `in_rush` also records the latency among the rush's saves.
+    async fn save(&mut self, rng: &mut ChaCha8Rng, in_rush: bool) {
         let item = &self.items[(self.seq % self.items.len() as u64) as usize];
         self.seq += 1;
         let seq = self.seq;
@@ -243,6 +246,9 @@ impl Saver<'_> {
         else {
             return;
         };
+        if in_rush {
+            self.progress.rush_saves.record(reply.latency);
+        }
         if reply.status != 200 {
             self.api.unexpected(Call::Save, &reply);
             return;
