@@ -685,6 +685,16 @@ async fn the_upload_route_accepts_banks_larger_than_the_global_body_limit() {
     let view = uploaded(&app, &acme.token, &acme.id, "application/toml", body).await;
     let expected = Bank::parse(&BankSource::single("bank.toml", TINY)).expect("tiny parses");
     assert_eq!(view["content_hash"], expected.content_hash().to_hex());
+    // Past the route's own 64 MiB limit: 413 in the contract's shape.
+    upload(
+        &app,
+        &acme.token,
+        &acme.id,
+        "application/toml",
+        vec![b'#'; xcert_server::banks::MAX_UPLOAD_BYTES + 1],
+    )
+    .await
+    .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     // Other routes keep the global limit.
     let big_json = json!({"code": "BIG", "name": "x".repeat(3 * 1024 * 1024)});
     app.post("/api/v1/organizations", Some(&admin), &big_json)
