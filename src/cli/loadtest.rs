@@ -181,19 +181,16 @@ pub(crate) fn run(args: &LoadtestArgs) -> anyhow::Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     let began = Instant::now();
-    let report = runtime.block_on(async {
-        tokio::time::timeout(
-            max_run,
-            drive(args, &api, &credentials, timetable, seed, needed),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            bail!(
-                "the run passed --max-run-secs {} s during setup",
-                args.max_run_secs
-            )
-        })
-    });
+    let deadline = began + max_run;
+    let report = runtime.block_on(drive(
+        args,
+        &api,
+        &credentials,
+        timetable,
+        seed,
+        needed,
+        deadline,
+    ));
     // Candidate tasks still sleeping after a timeout are dropped with the runtime.
     runtime.shutdown_timeout(Duration::from_secs(1));
     let mut report = report?;
@@ -212,8 +209,8 @@ pub(crate) fn run(args: &LoadtestArgs) -> anyhow::Result<Exit> {
     )
 }
 
-/// Setup, simulation, check. A timeout inside the simulation or check ends that phase and is
-/// reported; one during setup is an error.
+/// Setup, simulation, check, all before `deadline`. Reaching it in the simulation or the
+/// check ends that phase and is reported (`timed_out`); reaching it during setup is an error.
 async fn drive(
     args: &LoadtestArgs,
     api: &Arc<Api>,
@@ -221,8 +218,8 @@ async fn drive(
     timetable: Timetable,
     seed: u64,
     needed: Duration,
+    deadline: Instant,
 ) -> anyhow::Result<Report> {
-    let deadline = Instant::now() + seconds("--max-run-secs", args.max_run_secs)?;
     let count = args.candidates as usize;
     let run_code = run_code(seed);
     print_stderr(&format!(
@@ -234,16 +231,25 @@ async fn drive(
         duration: Duration::from_secs(needed.as_secs_f64().ceil() as u64),
         open_for: Duration::from_secs_f64(args.max_run_secs.ceil()) + Duration::from_secs(600),
     };
-    let exam = setup::prepare(
-        api,
-        credentials,
-        count,
-        &run_code,
-        seed % ids::SPACE,
-        times,
-        args.setup_concurrency as usize,
+    let exam = tokio::time::timeout_at(
+        deadline.into(),
+        setup::prepare(
+            api,
+            credentials,
+            count,
+            &run_code,
+            seed % ids::SPACE,
+            times,
+            args.setup_concurrency as usize,
+        ),
     )
-    .await?;
+    .await
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "the setup did not finish within --max-run-secs {} s",
+            args.max_run_secs
+        )
+    })??;
     let setup_secs = setup_began.elapsed().as_secs_f64();
     print_stderr(&format!(
         "setup: done in {setup_secs:.1} s; sitting {}; simulating {} s",
