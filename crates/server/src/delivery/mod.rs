@@ -49,37 +49,80 @@ pub(crate) fn writer_count(storage: &crate::storage::Storage) -> usize {
 pub(crate) struct Delivery {
     /// The group-commit writer.
     pub(crate) writer: Writer,
-    /// Compiled paper sources per sitting (bank version + blueprint never change for a sitting).
-    sources: Mutex<HashMap<String, Arc<PaperSource>>>,
+    /// Paper sources per sitting (bank version + blueprint never change for a sitting).
+    sittings: Mutex<HashMap<String, Arc<SittingPapers>>>,
 }
 
-/// Sittings whose compiled sources are kept; past this the cache starts over.
-const SOURCE_CACHE: usize = 64;
+/// Sittings whose papers are kept; past this the cache starts over.
+const SITTING_CACHE: usize = 64;
+
+/// A sitting's compiled paper source and the papers drawn ahead for its candidates.
+///
+/// Compiling a blueprint against a bank (the plan) costs far more than drawing one paper, so
+/// the first start of a sitting in this process draws the papers of every registration that
+/// has not started, with one plan, and later starts take theirs from here: the start spike
+/// does no planning. A registration added afterwards gets its paper drawn on its own.
+#[derive(Debug)]
+pub(crate) struct SittingPapers {
+    pub(crate) source: PaperSource,
+    drawn: Mutex<HashMap<String, DrawnPaper>>,
+    pub(crate) filled: tokio::sync::OnceCell<()>,
+}
+
+impl SittingPapers {
+    pub(crate) fn new(source: PaperSource) -> Self {
+        Self {
+            source,
+            drawn: Mutex::new(HashMap::new()),
+            filled: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Keeps papers drawn ahead, by registration id.
+    pub(crate) fn keep(&self, papers: impl IntoIterator<Item = (String, DrawnPaper)>) {
+        self.drawn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(papers);
+    }
+
+    /// Takes the paper drawn ahead for a registration (it is stored with the attempt next).
+    pub(crate) fn take(&self, registration_id: &str) -> Option<DrawnPaper> {
+        self.drawn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(registration_id)
+    }
+}
 
 impl Delivery {
     pub(crate) fn new(writer: Writer) -> Self {
         Self {
             writer,
-            sources: Mutex::new(HashMap::new()),
+            sittings: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The compiled paper source of a sitting, if cached.
-    pub(crate) fn source(&self, sitting_id: &str) -> Option<Arc<PaperSource>> {
-        self.sources
+    /// The papers of a sitting, if cached.
+    pub(crate) fn sitting(&self, sitting_id: &str) -> Option<Arc<SittingPapers>> {
+        self.sittings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(sitting_id)
             .cloned()
     }
 
-    /// Caches the compiled paper source of a sitting.
-    pub(crate) fn keep_source(&self, sitting_id: &str, source: Arc<PaperSource>) {
-        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
-        if sources.len() >= SOURCE_CACHE {
-            sources.clear();
+    /// Caches the papers of a sitting; when another request cached them first, theirs stand.
+    pub(crate) fn keep_sitting(
+        &self,
+        sitting_id: &str,
+        papers: Arc<SittingPapers>,
+    ) -> Arc<SittingPapers> {
+        let mut sittings = self.sittings.lock().unwrap_or_else(PoisonError::into_inner);
+        if sittings.len() >= SITTING_CACHE && !sittings.contains_key(sitting_id) {
+            sittings.clear();
         }
-        sources.insert(sitting_id.to_owned(), source);
+        Arc::clone(sittings.entry(sitting_id.to_owned()).or_insert(papers))
     }
 }
 

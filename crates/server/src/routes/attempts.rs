@@ -33,7 +33,9 @@ use crate::auth::{Caller, CandidateCaller, Role};
 use crate::delivery::paper::{
     DrawnPaper, PaperSource, candidate_paper, paper_shows_media, validate_response,
 };
-use crate::delivery::{GRACE_MS, WriteError, grade_paper, now_ms, parse_paper, rfc3339_ms};
+use crate::delivery::{
+    GRACE_MS, SittingPapers, WriteError, grade_paper, now_ms, parse_paper, rfc3339_ms,
+};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::random;
@@ -218,16 +220,24 @@ async fn start(
         .with_detail("server_time", rfc3339_ms(now)));
     }
     let bank = crate::banks::load_bank(&state, &sitting.bank_version_id).await?;
-    let source = paper_source(&state, &sitting.id, &sitting.blueprint, &bank).await?;
+    let papers = sitting_papers(&state, &sitting.id, &sitting.blueprint, &bank).await?;
     let secret = Seed::parse_hex(&sitting.secret).map_err(|error| {
         AppError::Internal(format!(
             "sitting {} has an unusable secret: {error}",
             sitting.id
         ))
     })?;
+    papers
+        .filled
+        .get_or_try_init(|| draw_ahead(&state, &papers, &bank, &sitting.id, secret))
+        .await?;
     // The paper seed is derived from the registration id: one candidate in one sitting.
     let seed = secret.paper_seed(&candidate.registration_id);
-    let paper = draw_one(Arc::clone(&source), Arc::clone(&bank), seed).await?;
+    let paper = match papers.take(&candidate.registration_id) {
+        Some(paper) => paper,
+        None => draw_one(Arc::clone(&papers), Arc::clone(&bank), seed).await?,
+    };
+    let source = &papers.source;
     let new = NewAttempt {
         id: random::hex_id(),
         registration_id: candidate.registration_id.clone(),
@@ -253,14 +263,14 @@ async fn start(
 }
 
 /// The sitting's compiled paper source, built once per sitting and process.
-async fn paper_source(
+async fn sitting_papers(
     state: &AppState,
     sitting_id: &str,
     blueprint_text: &str,
     bank: &Arc<Bank>,
-) -> Result<Arc<PaperSource>, AppError> {
-    if let Some(source) = state.delivery.source(sitting_id) {
-        return Ok(source);
+) -> Result<Arc<SittingPapers>, AppError> {
+    if let Some(papers) = state.delivery.sitting(sitting_id) {
+        return Ok(papers);
     }
     let blueprint = Blueprint::parse(blueprint_text).map_err(|diagnostics| {
         AppError::Internal(format!(
@@ -275,17 +285,40 @@ async fn paper_source(
         .map_err(|error| {
             AppError::Internal(format!("sitting {sitting_id}: indexing the bank: {error}"))
         })?;
-    let source = Arc::new(source);
-    state.delivery.keep_source(sitting_id, Arc::clone(&source));
-    Ok(source)
+    Ok(state
+        .delivery
+        .keep_sitting(sitting_id, Arc::new(SittingPapers::new(source))))
+}
+
+/// Draws the papers of every registration of the sitting that has not started, with one
+/// compiled plan (once per sitting and process: the first start pays for the spike).
+async fn draw_ahead(
+    state: &AppState,
+    papers: &Arc<SittingPapers>,
+    bank: &Arc<Bank>,
+    sitting_id: &str,
+    secret: Seed,
+) -> Result<(), AppError> {
+    let registrations = state.storage.unstarted_registrations(sitting_id).await?;
+    let seeds: Vec<Seed> = registrations
+        .iter()
+        .map(|registration| secret.paper_seed(registration))
+        .collect();
+    let (source, bank) = (Arc::clone(papers), Arc::clone(bank));
+    let drawn = tokio::task::spawn_blocking(move || source.source.draw_all(&bank, &seeds))
+        .await
+        .map_err(|error| AppError::Internal(format!("the paper task failed: {error}")))?
+        .map_err(|error| AppError::Internal(format!("drawing papers: {error}")))?;
+    papers.keep(registrations.into_iter().zip(drawn));
+    Ok(())
 }
 
 async fn draw_one(
-    source: Arc<PaperSource>,
+    papers: Arc<SittingPapers>,
     bank: Arc<Bank>,
     seed: Seed,
 ) -> Result<DrawnPaper, AppError> {
-    tokio::task::spawn_blocking(move || source.draw_all(&bank, &[seed]))
+    tokio::task::spawn_blocking(move || papers.source.draw_all(&bank, &[seed]))
         .await
         .map_err(|error| AppError::Internal(format!("the paper task failed: {error}")))?
         .map_err(|error| AppError::Internal(format!("drawing a paper: {error}")))?

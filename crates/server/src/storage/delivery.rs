@@ -300,6 +300,39 @@ fn deduplicate(saves: &[Save]) -> (Vec<&Save>, Vec<usize>) {
     (unique, winner)
 }
 
+/// Rows per upsert statement: the largest power of two up to [`MAX_CHUNK`] that fits `left`,
+/// so a handful of statement texts (prepared once per connection) serve every batch size.
+fn chunk_size(left: usize) -> usize {
+    if left >= MAX_CHUNK {
+        MAX_CHUNK
+    } else {
+        1 << (usize::BITS - 1 - left.leading_zeros())
+    }
+}
+
+/// Most rows in one upsert statement.
+const MAX_CHUNK: usize = 128;
+
+/// The guarded upsert of `rows` saves: written only into an `in_progress` attempt, only when
+/// the save arrived by `deadline + grace`, and only over a lower seq.
+fn upsert_sql(rows: usize) -> String {
+    let values = (0..rows)
+        .map(|row| format!("({})", placeholders(row * 6 + 1, 6)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let grace = rows * 6 + 1;
+    format!(
+        "INSERT INTO responses (attempt_id, item_id, seq, response, saved_at) \
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {values}) AS v \
+         JOIN attempts a ON a.id = v.column1 \
+         WHERE a.status = 'in_progress' AND v.column6 <= a.deadline + ${grace} \
+         ORDER BY v.column1, v.column2 \
+         ON CONFLICT (attempt_id, item_id) DO UPDATE SET seq = excluded.seq, response = excluded.response, saved_at = excluded.saved_at \
+         WHERE excluded.seq > responses.seq \
+         RETURNING attempt_id, item_id, seq"
+    )
+}
+
 impl Storage {
     /// Creates the attempt of `new.registration_id`, or returns the one that exists: `(attempt,
     /// created)`. The deadline is `min(started_at + duration + extra time, closes_at)`, with the
@@ -349,6 +382,24 @@ impl Storage {
                 StorageError::Corrupt("an attempt vanished after its insert".to_owned())
             })?;
         Ok((attempt, created))
+    }
+
+    /// The registrations of a sitting that have no attempt yet: whose papers a start may
+    /// need.
+    pub async fn unstarted_registrations(
+        &self,
+        sitting_id: &str,
+    ) -> Result<Vec<String>, StorageError> {
+        let rows: Vec<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT r.id FROM registrations r WHERE r.sitting_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.registration_id = r.id) ORDER BY r.id",
+            )
+            .bind(sitting_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// One attempt by id.
@@ -432,94 +483,95 @@ impl Storage {
             return Ok(Vec::new());
         }
         let (unique, winner) = deduplicate(saves);
-        let attempt_ids: Vec<&str> = unique
+        // A fixed order of rows keeps two PostgreSQL writers from locking rows crosswise.
+        let mut order: Vec<usize> = (0..unique.len()).collect();
+        order.sort_by(|&a, &b| {
+            (&unique[a].attempt_id, &unique[a].item_id)
+                .cmp(&(&unique[b].attempt_id, &unique[b].item_id))
+        });
+        let sorted: Vec<&Save> = order.iter().map(|&index| unique[index]).collect();
+        let attempt_ids: Vec<String> = sorted
             .iter()
-            .map(|save| save.attempt_id.as_str())
+            .map(|save| save.attempt_id.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let values = (0..unique.len())
-            .map(|row| format!("({})", placeholders(row * 6 + 1, 6)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let grace_param = unique.len() * 6 + 1;
-        let upsert = format!(
-            "INSERT INTO responses (attempt_id, item_id, seq, response, saved_at) \
-             SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {values}) AS v \
-             JOIN attempts a ON a.id = v.column1 \
-             WHERE a.status = 'in_progress' AND v.column6 <= a.deadline + ${grace_param} \
-             ON CONFLICT (attempt_id, item_id) DO UPDATE SET seq = excluded.seq, response = excluded.response, saved_at = excluded.saved_at \
-             WHERE excluded.seq > responses.seq \
-             RETURNING attempt_id, item_id, seq"
-        );
-        let statuses_sql = format!(
-            "SELECT id, status, deadline FROM attempts WHERE id IN ({}) ORDER BY id",
-            placeholders(1, attempt_ids.len())
-        );
-        let (written, statuses, kept) = on_pool!(self, pool => {
+        let (written, refused, kept) = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Storage::Postgres(_) = self {
-                let lock = format!("{statuses_sql} FOR SHARE");
-                let mut query = sqlx::query(&lock);
-                for id in &attempt_ids {
-                    query = query.bind(*id);
+                let mut ids: &[String] = &attempt_ids;
+                while !ids.is_empty() {
+                    let (chunk, tail) = ids.split_at(chunk_size(ids.len()));
+                    ids = tail;
+                    let sql = format!(
+                        "SELECT id FROM attempts WHERE id IN ({}) ORDER BY id FOR SHARE",
+                        placeholders(1, chunk.len())
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    query.execute(&mut *tx).await?;
                 }
-                query.execute(&mut *tx).await?;
             }
-            let mut query = sqlx::query_as::<_, (String, String, i64)>(&upsert);
-            for save in &unique {
-                query = query
-                    .bind(&save.attempt_id)
-                    .bind(&save.item_id)
-                    .bind(save.seq)
-                    .bind(&save.response)
-                    .bind(save.received_at)
-                    .bind(save.received_at);
+            let mut written: HashMap<(String, String), i64> = HashMap::with_capacity(sorted.len());
+            let mut rest: &[&Save] = &sorted;
+            while !rest.is_empty() {
+                let size = chunk_size(rest.len());
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let sql = upsert_sql(size);
+                let mut query = sqlx::query_as::<_, (String, String, i64)>(&sql);
+                for save in chunk {
+                    query = query
+                        .bind(&save.attempt_id)
+                        .bind(&save.item_id)
+                        .bind(save.seq)
+                        .bind(&save.response)
+                        .bind(save.received_at)
+                        .bind(save.received_at);
+                }
+                for (attempt, item, seq) in query.bind(grace_ms).fetch_all(&mut *tx).await? {
+                    written.insert((attempt, item), seq);
+                }
             }
-            let written: Vec<(String, String, i64)> = query.bind(grace_ms).fetch_all(&mut *tx).await?;
-            let mut query = sqlx::query_as::<_, (String, String, i64)>(&statuses_sql);
-            for id in &attempt_ids {
-                query = query.bind(*id);
-            }
-            let statuses: Vec<(String, String, i64)> = query.fetch_all(&mut *tx).await?;
-            // Saves not written although their attempt was open: a newer seq is stored.
-            let written_keys: BTreeSet<(&str, &str)> = written
-                .iter()
-                .map(|(attempt, item, _)| (attempt.as_str(), item.as_str()))
-                .collect();
-            let open: BTreeSet<&str> = statuses
-                .iter()
-                .filter(|(_, status, _)| status == "in_progress")
-                .map(|(id, _, _)| id.as_str())
-                .collect();
+            // The rare saves not written: their attempt is not open, or a newer seq is stored.
+            let mut refused: HashMap<String, Option<(String, i64)>> = HashMap::new();
             let mut kept: HashMap<(String, String), i64> = HashMap::new();
-            for save in &unique {
-                let key = (save.attempt_id.as_str(), save.item_id.as_str());
-                if written_keys.contains(&key) || !open.contains(key.0) {
+            for save in &sorted {
+                let key = (save.attempt_id.clone(), save.item_id.clone());
+                if written.contains_key(&key) {
                     continue;
                 }
-                let stored: Option<(i64,)> = sqlx::query_as(
-                    "SELECT seq FROM responses WHERE attempt_id = $1 AND item_id = $2",
-                )
-                .bind(key.0)
-                .bind(key.1)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((seq,)) = stored {
-                    kept.insert((key.0.to_owned(), key.1.to_owned()), seq);
+                if !refused.contains_key(&save.attempt_id) {
+                    let status: Option<(String, i64)> =
+                        sqlx::query_as("SELECT status, deadline FROM attempts WHERE id = $1")
+                            .bind(&save.attempt_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    refused.insert(save.attempt_id.clone(), status);
+                }
+                let open_in_time = matches!(
+                    refused.get(&save.attempt_id),
+                    Some(Some((status, deadline)))
+                        if status == "in_progress" && save.received_at <= deadline + grace_ms
+                );
+                if open_in_time {
+                    let stored: Option<(i64,)> = sqlx::query_as(
+                        "SELECT seq FROM responses WHERE attempt_id = $1 AND item_id = $2",
+                    )
+                    .bind(&save.attempt_id)
+                    .bind(&save.item_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((seq,)) = stored {
+                        kept.insert(key, seq);
+                    }
                 }
             }
             tx.commit().await?;
-            (written, statuses, kept)
+            (written, refused, kept)
         });
-        let written: HashMap<(String, String), i64> = written
-            .into_iter()
-            .map(|(attempt, item, seq)| ((attempt, item), seq))
-            .collect();
-        let statuses: HashMap<String, (String, i64)> = statuses
-            .into_iter()
-            .map(|(id, status, deadline)| (id, (status, deadline)))
-            .collect();
         let unique_outcomes: Vec<SaveOutcome> = unique
             .iter()
             .map(|save| {
@@ -527,19 +579,17 @@ impl Storage {
                 if let Some(&seq) = written.get(&key).or_else(|| kept.get(&key)) {
                     return SaveOutcome::Stored { seq };
                 }
-                match statuses.get(&save.attempt_id) {
-                    None => SaveOutcome::NoAttempt,
-                    Some((status, deadline)) => match status.as_str() {
+                match refused.get(&save.attempt_id) {
+                    None | Some(None) => SaveOutcome::NoAttempt,
+                    Some(Some((status, deadline))) => match status.as_str() {
                         "paused" => SaveOutcome::Paused,
                         "expired" => SaveOutcome::DeadlinePassed,
                         "in_progress" if save.received_at > deadline + grace_ms => {
                             SaveOutcome::DeadlinePassed
                         }
-                        "in_progress" => {
-                            // Open and in time but neither written nor found: cannot happen
-                            // (the row exists once a save with a lower seq was refused).
-                            SaveOutcome::NoAttempt
-                        }
+                        // Open and in time, yet neither written nor stored: cannot happen
+                        // (a refused lower seq means a row exists); answer as unknown.
+                        "in_progress" => SaveOutcome::NoAttempt,
                         _ => SaveOutcome::Closed,
                     },
                 }
@@ -809,6 +859,15 @@ mod tests {
         assert_eq!(unique.len(), 3);
         assert_eq!(unique[0].seq, 5);
         assert_eq!(winner, vec![0, 1, 0, 2, 0]);
+    }
+
+    #[test]
+    fn chunks_are_powers_of_two_up_to_the_maximum() {
+        assert_eq!(chunk_size(1), 1);
+        assert_eq!(chunk_size(3), 2);
+        assert_eq!(chunk_size(100), 64);
+        assert_eq!(chunk_size(128), 128);
+        assert_eq!(chunk_size(1000), 128);
     }
 
     #[test]
