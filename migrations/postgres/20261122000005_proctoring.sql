@@ -38,6 +38,8 @@ CREATE TABLE teacher_availability (
 CREATE TABLE proctor_draws (
     id             TEXT PRIMARY KEY,
     sitting_id     TEXT NOT NULL REFERENCES sittings (id),
+    -- 1 for a sitting's first draw, 2 for the re-draw after it, ...
+    number         BIGINT NOT NULL CHECK (number >= 1),
     seed           BIGINT NOT NULL CHECK (seed >= 0),
     input_sha256   TEXT NOT NULL,
     input          TEXT NOT NULL,
@@ -46,9 +48,9 @@ CREATE TABLE proctor_draws (
     drawn_at       BIGINT NOT NULL,
     reason         TEXT,
     superseded_at  BIGINT,
-    superseded_by  TEXT REFERENCES proctor_draws (id)
+    superseded_by  TEXT REFERENCES proctor_draws (id),
+    UNIQUE (sitting_id, number)
 );
-CREATE INDEX proctor_draws_by_sitting ON proctor_draws (sitting_id, drawn_at);
 -- At most one current draw per sitting, even when two draws race.
 CREATE UNIQUE INDEX proctor_draws_current ON proctor_draws (sitting_id) WHERE superseded_at IS NULL;
 

@@ -379,9 +379,10 @@ pub async fn draw_proctors(
             pairs.push((room_id.clone(), teacher_id.clone()));
         }
     }
-    let draw = ProctorDraw {
+    let mut draw = ProctorDraw {
         id: random::hex_id(),
         sitting_id: sitting_id.to_owned(),
+        number: 0,
         seed: i64::try_from(seed)
             .map_err(|_| AppError::Internal("a 53-bit seed fits in i64".to_owned()))?,
         input_sha256,
@@ -411,7 +412,10 @@ pub async fn draw_proctors(
         .record_proctor_draw(&draw, &pairs, replaces, &audit)
         .await
     {
-        Ok(()) => Ok(DrawResult { draw, assignment }),
+        Ok(number) => {
+            draw.number = number;
+            Ok(DrawResult { draw, assignment })
+        }
         Err(StorageError::Duplicate(_)) => Err(AppError::refused(
             StatusCode::CONFLICT,
             "draw_conflict",

@@ -477,6 +477,7 @@ struct NewDraw {
 struct DrawView {
     draw: String,
     sitting: String,
+    number: i64,
     seed: i64,
     input_sha256: String,
     assignments: serde_json::Value,
@@ -500,6 +501,7 @@ impl DrawView {
             load: outcome["load"].clone(),
             draw: draw.id,
             sitting: draw.sitting_id,
+            number: draw.number,
             seed: draw.seed,
             input_sha256: draw.input_sha256,
             drawn_by: draw.drawn_by,

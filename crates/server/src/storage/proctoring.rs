@@ -107,6 +107,9 @@ pub struct ProctorDraw {
     pub id: String,
     /// The sitting drawn for.
     pub sitting_id: String,
+    /// 1 for the sitting's first draw, 2 for the re-draw after it, ... (set by
+    /// [`Storage::record_proctor_draw`]).
+    pub number: i64,
     /// The solver's seed (53 bits, so every JSON reader holds it exactly).
     pub seed: i64,
     /// Hex SHA-256 of `input`.
@@ -205,12 +208,13 @@ fn json_list(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned())
 }
 
-const DRAW_COLUMNS: &str = "id, sitting_id, seed, input_sha256, input, outcome, drawn_by, \
+const DRAW_COLUMNS: &str = "id, sitting_id, number, seed, input_sha256, input, outcome, drawn_by, \
                             drawn_at, reason, superseded_at, superseded_by";
 
 type DrawRow = (
     String,
     String,
+    i64,
     i64,
     String,
     String,
@@ -226,6 +230,7 @@ fn draw_from_row(row: DrawRow) -> ProctorDraw {
     let (
         id,
         sitting_id,
+        number,
         seed,
         input_sha256,
         input,
@@ -239,6 +244,7 @@ fn draw_from_row(row: DrawRow) -> ProctorDraw {
     ProctorDraw {
         id,
         sitting_id,
+        number,
         seed,
         input_sha256,
         input,
@@ -534,7 +540,8 @@ impl Storage {
     }
 
     /// Records a proctor draw and its assignments (room id, teacher id) in one transaction
-    /// with its audit entry. `replaces` names the current draw the caller saw: it is
+    /// with its audit entry, numbering it after the sitting's earlier draws (the number is
+    /// returned; `draw.number` is ignored). `replaces` names the current draw the caller saw: it is
     /// superseded, and if it is no longer current (or, with `None`, if a current draw exists)
     /// nothing is written and the answer is `Duplicate`, so two racing draws cannot both win.
     pub async fn record_proctor_draw(
@@ -543,13 +550,13 @@ impl Storage {
         assignments: &[(String, String)],
         replaces: Option<&str>,
         audit: &AuditEntry,
-    ) -> Result<(), StorageError> {
+    ) -> Result<i64, StorageError> {
         let insert = format!(
             "INSERT INTO proctor_draws ({DRAW_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         let duplicate = "a current proctor draw of this sitting";
-        on_pool!(self, pool => {
+        let number = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Some(old) = replaces {
                 let done = sqlx::query(
@@ -565,9 +572,16 @@ impl Storage {
                     return Err(StorageError::Duplicate(duplicate));
                 }
             }
+            let (previous,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE(MAX(number), 0) FROM proctor_draws WHERE sitting_id = $1",
+            )
+            .bind(&draw.sitting_id)
+            .fetch_one(&mut *tx)
+            .await?;
             sqlx::query(&insert)
                 .bind(&draw.id)
                 .bind(&draw.sitting_id)
+                .bind(previous + 1)
                 .bind(draw.seed)
                 .bind(&draw.input_sha256)
                 .bind(&draw.input)
@@ -600,14 +614,15 @@ impl Storage {
             }
             append_audit!(&mut *tx, audit)?;
             tx.commit().await?;
+            previous + 1
         });
-        Ok(())
+        Ok(number)
     }
 
     /// Every proctor draw of a sitting, oldest first.
     pub async fn proctor_draws(&self, sitting_id: &str) -> Result<Vec<ProctorDraw>, StorageError> {
         let sql = format!(
-            "SELECT {DRAW_COLUMNS} FROM proctor_draws WHERE sitting_id = $1 ORDER BY drawn_at, id"
+            "SELECT {DRAW_COLUMNS} FROM proctor_draws WHERE sitting_id = $1 ORDER BY number"
         );
         let rows: Vec<DrawRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(sitting_id).fetch_all(pool).await?
