@@ -54,19 +54,36 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Exit> {
             duration_secs: args.duration_secs,
             objective_only: args.objective_only,
         };
-        let report = match application.install_demo(&options).await {
-            Ok(report) => report,
+        match application.install_demo(&options).await {
+            Ok(report) => {
+                write_demo_file(&report)?;
+                if args.json {
+                    print_json(&report)?;
+                } else {
+                    print_stdout(&human(&report, &config.bind));
+                }
+            }
+            // `--serve` on a database that has the demo already: serve it again, with the
+            // credentials written the first time.
+            Err(DemoError::AlreadyInstalled(_)) if args.serve => {
+                let Some(report) = read_demo_file() else {
+                    print_stderr(&format!(
+                        "error: this database holds the demo but {DEMO_FILE} is gone, so its passwords are unknown; remove the database (xcert.sqlite) and run again"
+                    ));
+                    return Ok(Exit::Invalid);
+                };
+                print_stderr("this database holds the demo already; serving it again");
+                if args.json {
+                    print_json(&report)?;
+                } else {
+                    print_stdout(&human(&report, &config.bind));
+                }
+            }
             Err(error @ (DemoError::Options(_) | DemoError::AlreadyInstalled(_))) => {
                 print_stderr(&format!("error: {error}"));
                 return Ok(Exit::Invalid);
             }
             Err(error) => return Err(anyhow::Error::new(error).context("installing the demo")),
-        };
-        write_demo_file(&report)?;
-        if args.json {
-            print_json(&report)?;
-        } else {
-            print_stdout(&human(&report, &config.bind));
         }
         if !args.serve {
             return Ok(Exit::Success);
@@ -101,6 +118,12 @@ fn write_demo_file(report: &DemoReport) -> anyhow::Result<()> {
     file.write_all(text.as_bytes())
         .and_then(|()| file.write_all(b"\n"))
         .with_context(|| format!("writing {DEMO_FILE}"))
+}
+
+/// The credentials of an earlier `xcert demo` in this directory, if readable.
+fn read_demo_file() -> Option<DemoReport> {
+    let text = std::fs::read(DEMO_FILE).ok()?;
+    serde_json::from_slice(&text).ok()
 }
 
 /// The report for a person at a terminal.

@@ -13,7 +13,7 @@
 //! of the certificate: the first open now with the demo candidates registered and proctors
 //! drawn, the second a month later with nobody registered yet.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::{AppState, audit_entry, now_seconds, rfc3339};
 use crate::auth::{Role, hash_password};
@@ -77,7 +77,7 @@ pub struct DemoOptions {
 }
 
 /// The demo's credentials, printed by `xcert demo --json` (CONTRACT section 3).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoReport {
     /// The two sittings: open now, and a month later.
     pub sittings: Vec<DemoSitting>,
@@ -88,7 +88,7 @@ pub struct DemoReport {
 }
 
 /// A demo sitting.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoSitting {
     /// Sitting id.
     pub id: String,
@@ -103,7 +103,7 @@ pub struct DemoSitting {
 }
 
 /// A demo candidate's login.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoCandidate {
     /// Admission ticket.
     pub ticket: String,
@@ -116,7 +116,7 @@ pub struct DemoCandidate {
 }
 
 /// A demo staff login.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoStaff {
     /// admin, org, site, proctor or grader.
     pub role: Role,

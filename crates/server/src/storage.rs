@@ -618,6 +618,18 @@ impl Storage {
         }))
     }
 
+    /// Lists the accounts without an organization or site scope (admins and auditors).
+    pub async fn unscoped_staff(&self) -> Result<Vec<StaffUser>, StorageError> {
+        let sql = format!(
+            "SELECT {STAFF_COLUMNS} FROM staff_users \
+             WHERE organization_id IS NULL AND site_id IS NULL ORDER BY username"
+        );
+        let rows: Vec<StaffRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(staff_from_row).collect()
+    }
+
     /// Lists the staff accounts scoped to one exam site.
     pub async fn staff_of_site(&self, site_id: &str) -> Result<Vec<StaffUser>, StorageError> {
         let sql =

@@ -32,6 +32,7 @@ mod organizations;
 mod proctoring;
 mod sites;
 mod sittings;
+mod staff;
 mod staff_sessions;
 
 /// Every staff role (everyone with a staff account).
@@ -105,6 +106,7 @@ fn table() -> Vec<Route> {
         get(server_time),
     )];
     routes.extend(staff_sessions::routes());
+    routes.extend(staff::routes());
     routes.extend(organizations::routes());
     routes.extend(sites::routes());
     routes.extend(audit::routes());

@@ -164,3 +164,60 @@ async fn the_signing_secret_is_generated_once_and_survives_a_restart() {
         .expect("answers");
     assert_eq!(reply.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_admin_creates_auditor_and_admin_accounts_and_nobody_else_can() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let created = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            &serde_json::json!({"username": "Audit.Li", "password": "auditor password 1", "role": "auditor"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["username"], "audit.li");
+    assert_eq!(created.body["role"], "auditor");
+    assert!(created.body["organization"].is_null() && created.body["site"].is_null());
+    assert!(created.body.get("password").is_none() && created.body.get("password_hash").is_none());
+
+    let auditor = app.token("audit.li", "auditor password 1").await;
+    let listed = app.get("/api/v1/staff", Some(&auditor)).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let names: Vec<&str> = listed
+        .body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|user| user["username"].as_str())
+        .collect();
+    assert_eq!(names, ["admin", "audit.li"]);
+    app.post(
+        "/api/v1/staff",
+        Some(&auditor),
+        &serde_json::json!({"username": "sneaky", "password": "sneaky password 1", "role": "admin"}),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+
+    // Scoped roles are refused here, with where to create them instead.
+    let message = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin),
+            &serde_json::json!({"username": "org.wang", "password": "org password 123", "role": "org"}),
+        )
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert!(message.contains("/organizations/{id}/staff"), "{message}");
+    app.post(
+        "/api/v1/staff",
+        Some(&admin),
+        &serde_json::json!({"username": "audit.li", "password": "another password 1", "role": "auditor"}),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "conflict");
+    let log = app.get("/api/v1/audit-log", Some(&auditor)).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+}
