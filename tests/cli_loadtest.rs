@@ -33,22 +33,43 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn serve(name: &str) -> Server {
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("xcert-cli-loadtest-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_xcert"))
-        .arg("serve")
-        .current_dir(&dir)
-        .env("XCERT_BIND", format!("127.0.0.1:{port}"))
+    dir
+}
+
+/// `xcert <command>` in `dir`, on the SQLite file there.
+fn xcert_in(dir: &std::path::Path, command: &str) -> Command {
+    let mut xcert = Command::new(env!("CARGO_BIN_EXE_xcert"));
+    xcert
+        .arg(command)
+        .current_dir(dir)
         .env(
             "XCERT_DATABASE_URL",
             format!("sqlite://{}", dir.join("xcert.sqlite").display()),
         )
-        .env("XCERT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env_remove("XCERT_REDIS_URL")
+        .env_remove("XCERT_ADMIN_PASSWORD")
+        .env_remove("XCERT_REDIS_URL");
+    xcert
+}
+
+fn serve(name: &str) -> Server {
+    serve_in(scratch(name), Some(ADMIN_PASSWORD))
+}
+
+/// Starts `xcert serve` in `dir`; its first admin gets `admin_password` when given.
+fn serve_in(dir: PathBuf, admin_password: Option<&str>) -> Server {
+    let port = free_port();
+    let mut command = xcert_in(&dir, "serve");
+    command.env("XCERT_BIND", format!("127.0.0.1:{port}"));
+    if let Some(password) = admin_password {
+        command.env("XCERT_ADMIN_PASSWORD", password);
+    }
+    let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -180,6 +201,48 @@ fn a_second_run_against_the_same_server_builds_its_own_exam() {
         sittings.push(report["run"]["sitting"].clone());
     }
     assert_ne!(sittings[0], sittings[1]);
+}
+
+#[test]
+fn without_a_password_the_admin_login_comes_from_the_demo_file() {
+    let dir = scratch("demo-file");
+    let demo = xcert_in(&dir, "demo")
+        .args(["--candidates", "1", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run xcert demo: {e}"));
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert!(dir.join("xcert-demo.json").is_file());
+    let server = serve_in(dir.clone(), None);
+    let output = xcert_in(&dir, "loadtest")
+        .args([
+            "--base-url",
+            &server.base_url,
+            "--candidates",
+            "2",
+            "--ramp-secs",
+            "0.5",
+            "--save-interval-secs",
+            "0.2",
+            "--exam-secs",
+            "0.5",
+            "--submit-window-secs",
+            "0.5",
+            "--json",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run xcert loadtest: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(report["submitted"], 2);
 }
 
 #[test]
