@@ -1153,3 +1153,157 @@ async fn a_candidate_token_is_refused_on_staff_routes_and_a_staff_token_on_candi
     let reply = app.get("/api/v1/staff/me", Some(&exam.site_token)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+/// Sends the same kind of registration `bodies.len()` times at once and returns each
+/// answer's status and error code (`None` for a success).
+async fn register_at_once(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    bodies: Vec<Value>,
+) -> Vec<(StatusCode, Option<String>)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for body in bodies {
+        let request = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(token)
+            .json(&body);
+        tasks.spawn(async move {
+            let response = request.send().await.expect("the server answers");
+            let status = response.status();
+            let body: Value = response.json().await.expect("a JSON body");
+            let code = body["error"]["code"].as_str().map(str::to_owned);
+            (status, code)
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = tasks.join_next().await {
+        answers.push(answer.expect("the task finishes"));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn concurrent_registrations_never_overfill_a_room_nor_register_one_person_twice() {
+    let app = TestApp::spawn().await;
+    let exam = open_sitting_with_candidates(&app, 0, |_| {}).await;
+    let reply = app
+        .post(
+            &format!("/api/v1/sittings/{}/rooms", exam.sitting),
+            Some(&exam.site_token),
+            &json!({"code": "LAB-1", "capacity": 3}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let path = registration_path(&exam);
+
+    // Ten people race for three seats.
+    let bodies = (0..10)
+        .map(|index| {
+            json!({"id_number": resident_id(6000 + index), "name": format!("Racer {index}"), "room": "LAB-1"})
+        })
+        .collect();
+    let answers = register_at_once(&app, &path, &exam.site_token, bodies).await;
+    let seated = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(seated, 3, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, code)| *status == StatusCode::CREATED
+                || (*status == StatusCode::CONFLICT && code.as_deref() == Some("room_full"))),
+        "{answers:?}"
+    );
+
+    // One person registered by six desks' clicks at once is registered once.
+    let body = json!({"id_number": resident_id(6100), "name": "Clicked Six Times"});
+    let answers = register_at_once(&app, &path, &exam.site_token, vec![body; 6]).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, code)| *status == StatusCode::CREATED
+                || (*status == StatusCode::CONFLICT
+                    && code.as_deref() == Some("already_registered"))),
+        "{answers:?}"
+    );
+    let listed = app.get(&path, Some(&exam.site_token)).await;
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(4),
+        "{}",
+        listed.body
+    );
+}
+
+#[tokio::test]
+async fn a_candidate_of_a_sitting_closed_over_an_hour_ago_cannot_log_in() {
+    let app = TestApp::spawn().await;
+    let exam = open_sitting_with_candidates(&app, 0, |_| {}).await;
+    let me = app.get("/api/v1/staff/me", Some(&exam.admin)).await;
+    let admin_id = me.body["id"].as_str().expect("an id").to_owned();
+    // The API refuses to create a sitting in the past, so this one goes straight into storage.
+    let storage = app.storage().await;
+    let now = jiff::Timestamp::now().as_second();
+    let mut past = storage
+        .sitting(&exam.sitting)
+        .await
+        .expect("read")
+        .expect("stored");
+    past.id = "past-sitting".to_owned();
+    past.opens_at = now - 6 * 3600;
+    past.closes_at = now - 3601;
+    past.late_entry_until = past.opens_at;
+    past.duration_secs = 3600;
+    let audit = AuditEntry {
+        actor: admin_id.clone(),
+        at: now,
+        action: "sitting.create".to_owned(),
+        object: "sitting:past-sitting".to_owned(),
+        payload_sha256: "0".repeat(64),
+    };
+    storage
+        .create_sitting(&past, std::slice::from_ref(&exam.site), &audit)
+        .await
+        .expect("a past sitting");
+    let id_number = resident_id(9100);
+    let person = xcert_server::storage::sittings::Person {
+        id: "past-person".to_owned(),
+        document_kind: "resident_id".to_owned(),
+        document_number: id_number.clone(),
+        name: "Too Late".to_owned(),
+        created_at: now,
+    };
+    let registration = xcert_server::storage::sittings::Registration {
+        id: "past-registration".to_owned(),
+        sitting_id: past.id.clone(),
+        person_id: person.id.clone(),
+        site_id: exam.site.clone(),
+        ticket: "ABCDE-FGHJK-LMNPQ-RSTUV".to_owned(),
+        class_code: None,
+        room_id: None,
+        extra_time_secs: 0,
+        created_by: admin_id,
+        created_at: now,
+    };
+    let outcome = storage
+        .register(&past, &person, &registration, &audit)
+        .await
+        .expect("registered");
+    assert!(matches!(
+        outcome,
+        xcert_server::storage::sittings::RegistrationOutcome::Registered { .. }
+    ));
+    let reply = candidate_login(&app, "abcde fghjk lmnpq rstuv", &id_number).await;
+    reply.assert_error(StatusCode::FORBIDDEN, "sitting_closed");
+    // A wrong number still gets the answer that reveals nothing.
+    let reply = candidate_login(&app, &registration.ticket, &resident_id(9101)).await;
+    reply.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+}
