@@ -30,6 +30,7 @@ mod ratelimit;
 mod routes;
 pub mod sittings;
 pub mod storage;
+mod ui;
 
 pub use app::{
     AppState, Application, FIRST_ADMIN_USERNAME, FirstAdmin, LaunchError, bind, init_tracing,

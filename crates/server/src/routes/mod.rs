@@ -144,6 +144,9 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         api = api.route(route.path, guarded);
     }
     Router::new()
+        .route("/", get(crate::ui::candidate_page))
+        .route("/staff", get(crate::ui::staff_page))
+        .route("/ui/{file}", get(crate::ui::file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/openapi.json", get(openapi::document))
