@@ -124,6 +124,8 @@ struct Latencies {
     submit: Summary,
     login: Summary,
     check: Summary,
+    /// The saves while answering, before the rush (also counted in `save`).
+    save_answering: Summary,
     /// The final saves of the submit rush alone (also counted in `save`).
     save_in_rush: Summary,
 }
@@ -337,6 +339,7 @@ async fn drive(
             submit: latency(Call::Submit),
             login: latency(Call::Login),
             check: latency(Call::Check),
+            save_answering: simulation.progress.answering_saves.summary(),
             save_in_rush: simulation.progress.rush_saves.summary(),
         },
         saves_acknowledged: simulation
@@ -436,6 +439,7 @@ fn print_report(report: &Report, json: bool, elapsed: Duration) -> anyhow::Resul
         ("login", report.latency_ms.login),
         ("start", report.latency_ms.start),
         ("save", report.latency_ms.save),
+        ("  answer", report.latency_ms.save_answering),
         ("  rush", report.latency_ms.save_in_rush),
         ("submit", report.latency_ms.submit),
         ("check", report.latency_ms.check),

@@ -72,6 +72,8 @@ pub(super) struct Progress {
     pub(super) submitted: AtomicU64,
     /// How late candidates woke for their planned actions.
     pub(super) lag: Samples,
+    /// The saves while answering alone (they are in the save figures too).
+    pub(super) answering_saves: Samples,
     /// The saves of the submit rush alone (they are in the save figures too).
     pub(super) rush_saves: Samples,
 }
@@ -215,7 +217,8 @@ struct Saver<'a> {
 }
 
 impl Saver<'_> {
-    /// Saves the next item; `in_rush` also records the latency among the rush's saves.
+    /// Saves the next item; the latency is also recorded among the answering or the rush's
+    /// saves, as `in_rush` says.
     async fn save(&mut self, rng: &mut ChaCha8Rng, in_rush: bool) {
         let item = &self.items[(self.seq % self.items.len() as u64) as usize];
         self.seq += 1;
@@ -248,6 +251,8 @@ impl Saver<'_> {
         };
         if in_rush {
             self.progress.rush_saves.record(reply.latency);
+        } else {
+            self.progress.answering_saves.record(reply.latency);
         }
         if reply.status != 200 {
             self.api.unexpected(Call::Save, &reply);
