@@ -107,4 +107,14 @@ mod tests {
         let login = &document["paths"]["/api/v1/staff/sessions"]["post"];
         assert!(login.get("security").is_none());
     }
+
+    #[test]
+    fn candidate_routes_need_a_bearer_token_and_name_the_candidate_role() {
+        let document = build();
+        let logout = &document["paths"]["/api/v1/candidate/sessions/current"]["delete"];
+        assert_eq!(logout["x-roles"], json!(["candidate"]));
+        assert_eq!(logout["security"], json!([{"bearer": []}]));
+        let login = &document["paths"]["/api/v1/candidate/sessions"]["post"];
+        assert!(login.get("security").is_none());
+    }
 }
