@@ -59,7 +59,7 @@ fn demo_json_has_the_contract_shape_and_the_credentials_file_matches() {
         .iter()
         .map(|staff| staff["role"].as_str().expect("a role"))
         .collect();
-    for role in ["admin", "org", "site", "grader"] {
+    for role in ["admin", "org", "site", "proctor", "grader"] {
         assert!(roles.contains(&role), "{role} in {roles:?}");
     }
     let file: Value = serde_json::from_slice(

@@ -8,10 +8,12 @@
 //! passes every check real data passes, and every step is in the audit log.
 //!
 //! What it creates: one evaluation organization with a certificate (WEB-FE, junior), the bank
-//! version, one exam site (a vocational school) with a room, staff accounts for every staff role
-//! (admin, org, site, proctor, grader) with generated passwords, two teachers, and two sittings
-//! of the certificate: the first open now with the demo candidates registered and proctors
-//! drawn, the second a month later with nobody registered yet.
+//! version, an exam site (a vocational school) with rooms of 40 and a partner school whose
+//! teachers are the external proctors, staff accounts for every staff role (admin, org, site,
+//! proctor, grader) with generated passwords, teachers, and two sittings of the certificate:
+//! the first open now with the demo candidates registered and proctors drawn (two per room,
+//! one external, never a teacher of the room's class), the second four weeks later with
+//! nobody registered yet.
 
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +154,7 @@ pub const MAX_DEMO_CANDIDATES: usize = 100_000;
 
 const ORGANIZATION_CODE: &str = "DEMO-EVAL";
 const SITE_CODE: &str = "DEMO-VOC-SCHOOL";
+const PARTNER_SITE_CODE: &str = "DEMO-PARTNER-SCHOOL";
 const CERTIFICATE_CODE: &str = "WEB-FE";
 const LEVEL: &str = "junior";
 
@@ -271,10 +274,8 @@ mod tests {
     }
 }
 
-/// Creates a staff account with a generated password and returns its login.
-async fn staff_account(
-    state: &AppState,
-    actor: &str,
+/// A staff account with a generated password, not stored yet, and its login.
+async fn new_staff(
     username: &str,
     role: Role,
     organization_id: Option<&str>,
@@ -292,6 +293,24 @@ async fn staff_account(
         site_id: site_id.map(str::to_owned),
         created_at: now_seconds(),
     };
+    let login = DemoStaff {
+        role,
+        username: username.to_owned(),
+        password,
+    };
+    Ok((user, login))
+}
+
+/// Creates a staff account with a generated password and returns its login.
+async fn staff_account(
+    state: &AppState,
+    actor: &str,
+    username: &str,
+    role: Role,
+    organization_id: Option<&str>,
+    site_id: Option<&str>,
+) -> Result<(StaffUser, DemoStaff), DemoError> {
+    let (user, login) = new_staff(username, role, organization_id, site_id).await?;
     let audit = audit_entry(
         actor,
         "staff.create",
@@ -303,11 +322,6 @@ async fn staff_account(
         .create_staff(&user, &audit)
         .await
         .map_err(storage_step("creating a demo staff account"))?;
-    let login = DemoStaff {
-        role,
-        username: username.to_owned(),
-        password,
-    };
     Ok((user, login))
 }
 
@@ -420,6 +434,25 @@ pub(crate) async fn install(
         )
         .await
         .map_err(storage_step("creating the demo exam site"))?;
+    // A partner school whose teachers proctor the demo school's rooms (external proctors).
+    let partner = Site {
+        id: random::hex_id(),
+        code: PARTNER_SITE_CODE.to_owned(),
+        name: "演示第二职业学校 (Demo Partner School)".to_owned(),
+        created_at: now,
+    };
+    storage
+        .create_site(
+            &partner,
+            &audit_entry(
+                actor,
+                "site.create",
+                &format!("site:{}", partner.id),
+                &serde_json::json!({"code": partner.code, "demo": true}),
+            ),
+        )
+        .await
+        .map_err(storage_step("creating the demo partner school"))?;
     let (_, login) = staff_account(
         state,
         actor,
@@ -480,7 +513,7 @@ pub(crate) async fn install(
             closes_at,
             duration_secs: Some(options.duration_secs),
             late_entry_secs: Some(closes_at - opens_at - options.duration_secs),
-            site_ids: vec![site.id.clone()],
+            site_ids: vec![site.id.clone(), partner.id.clone()],
         },
         bank.clone(),
         now,
@@ -555,6 +588,90 @@ pub(crate) async fn install(
             name,
             sitting: open.id.clone(),
         });
+    }
+
+    // Proctors: per room one teacher of the demo school (teaching other classes) and one of
+    // the partner school; the demo school's class teacher of WEB-2024-1 is in the pool too and
+    // is never drawn into a room holding her students. The partner's first teacher has the
+    // proctor login.
+    let qualified_until = crate::sittings::exam_date(now + 365 * 24 * 3600)
+        .map_err(step("dating the proctor qualification"))?;
+    let teacher = |name: String, classes: Vec<String>| crate::proctoring::TeacherDetails {
+        name,
+        classes,
+        students: Vec::new(),
+        qualified_until: qualified_until.clone(),
+        max_rooms: None,
+    };
+    let class_teacher = teacher(
+        "陈老师 (class teacher of WEB-2024-1)".to_owned(),
+        vec![class_of(0)],
+    )
+    .check()
+    .map_err(step("checking a demo teacher"))?;
+    crate::proctoring::create_teacher(storage, actor, &site.id, "T-CLASS", class_teacher, None)
+        .await
+        .map_err(step("creating a demo teacher"))?;
+    for room in 0..rooms {
+        let home = teacher(
+            format!("校内教师 {}", room + 1),
+            vec![format!("WEB-2023-{}", room + 1)],
+        )
+        .check()
+        .map_err(step("checking a demo teacher"))?;
+        crate::proctoring::create_teacher(
+            storage,
+            actor,
+            &site.id,
+            &format!("T{:03}", room + 1),
+            home,
+            None,
+        )
+        .await
+        .map_err(step("creating a demo teacher"))?;
+        let login = if room == 0 {
+            // Stored by create_teacher, in the teacher's transaction.
+            let (user, login) =
+                new_staff("demo.proctor", Role::Proctor, None, Some(&partner.id)).await?;
+            accounts.report.push(login);
+            Some(user)
+        } else {
+            None
+        };
+        let external = teacher(
+            format!("外校教师 {}", room + 1),
+            vec![format!("NET-2024-{}", room + 1)],
+        )
+        .check()
+        .map_err(step("checking a demo teacher"))?;
+        crate::proctoring::create_teacher(
+            storage,
+            actor,
+            &partner.id,
+            &format!("P{:03}", room + 1),
+            external,
+            login,
+        )
+        .await
+        .map_err(step("creating a demo teacher"))?;
+    }
+    if options.candidates > 0 {
+        crate::proctoring::draw_proctors(
+            storage,
+            actor,
+            crate::proctoring::Drawer::Admin,
+            &open.id,
+            crate::proctoring::DrawRequest {
+                policy: xcert_proctor::Policy {
+                    proctors_per_room: 2,
+                    min_external: 1,
+                    avoidance: xcert_proctor::Avoidance::Taught,
+                },
+                reason: None,
+            },
+        )
+        .await
+        .map_err(step("drawing the demo proctors"))?;
     }
 
     Ok(DemoReport {
