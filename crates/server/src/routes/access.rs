@@ -62,33 +62,49 @@ pub(crate) fn read_audit_log(caller: &Caller) -> Result<(), AppError> {
     }
 }
 
-/// Uploading bank versions for an organization: admin and that organization's staff.
-pub(crate) fn upload_banks(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+/// Creating and updating an exam site's teachers, and declaring their availability: admin,
+/// and that site's own staff.
+pub(crate) fn manage_teachers(caller: &Caller, site_id: &str) -> Result<(), AppError> {
     match caller.role {
         Role::Admin => Ok(()),
-        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
-        Role::Org => Err(AppError::NotFound("organization")),
+        Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
+        Role::Site => Err(AppError::NotFound("site")),
         _ => Err(AppError::Forbidden),
     }
 }
 
-/// Reading an organization's bank versions (list, view, diff, source): admin, auditor, and
-/// that organization's staff.
-pub(crate) fn read_banks(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+/// Reading an exam site's teachers: admin, auditor, and that site's own staff.
+pub(crate) fn read_teachers(caller: &Caller, site_id: &str) -> Result<(), AppError> {
     match caller.role {
         Role::Auditor => Ok(()),
-        _ => upload_banks(caller, organization_id),
+        _ => manage_teachers(caller, site_id),
     }
 }
 
-/// Keeping an attempt's time (pause, resume, extra time) for a candidate registered at
-/// `site_id`: admin, and the staff of that exam site. Proctors are not included yet (their
-/// room assignments are not linked to attempts).
-pub(crate) fn keep_attempt_time(caller: &Caller, site_id: &str) -> Result<(), AppError> {
+/// Drawing a sitting's proctors: admin, and staff of the organization owning the sitting (the
+/// re-draw rule comes on top, in `crate::proctoring`).
+pub(crate) fn draw_proctors(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
     match caller.role {
         Role::Admin => Ok(()),
-        Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
-        Role::Site => Err(AppError::NotFound("attempt")),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("sitting")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading a sitting's proctor draws, their inputs and outcomes: admin, auditor, and staff of
+/// the organization owning the sitting.
+pub(crate) fn read_proctor_draws(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => draw_proctors(caller, organization_id),
+    }
+}
+
+/// Listing one's own assigned rooms: proctors only (the query itself is scoped to the caller).
+pub(crate) fn read_own_rooms(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Proctor => Ok(()),
         _ => Err(AppError::Forbidden),
     }
 }
@@ -177,53 +193,6 @@ pub(crate) fn keep_attempt_time(caller: &Caller, site_id: &str) -> Result<(), Ap
         Role::Admin => Ok(()),
         Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
         Role::Site => Err(AppError::NotFound("attempt")),
-        _ => Err(AppError::Forbidden),
-    }
-}
-
-/// Creating and updating an exam site's teachers, and declaring their availability: admin,
-/// and that site's own staff.
-pub(crate) fn manage_teachers(caller: &Caller, site_id: &str) -> Result<(), AppError> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
-        Role::Site => Err(AppError::NotFound("site")),
-        _ => Err(AppError::Forbidden),
-    }
-}
-
-/// Reading an exam site's teachers: admin, auditor, and that site's own staff.
-pub(crate) fn read_teachers(caller: &Caller, site_id: &str) -> Result<(), AppError> {
-    match caller.role {
-        Role::Auditor => Ok(()),
-        _ => manage_teachers(caller, site_id),
-    }
-}
-
-/// Drawing a sitting's proctors: admin, and staff of the organization owning the sitting (the
-/// re-draw rule comes on top, in `crate::proctoring`).
-pub(crate) fn draw_proctors(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
-        Role::Org => Err(AppError::NotFound("sitting")),
-        _ => Err(AppError::Forbidden),
-    }
-}
-
-/// Reading a sitting's proctor draws, their inputs and outcomes: admin, auditor, and staff of
-/// the organization owning the sitting.
-pub(crate) fn read_proctor_draws(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
-    match caller.role {
-        Role::Auditor => Ok(()),
-        _ => draw_proctors(caller, organization_id),
-    }
-}
-
-/// Listing one's own assigned rooms: proctors only (the query itself is scoped to the caller).
-pub(crate) fn read_own_rooms(caller: &Caller) -> Result<(), AppError> {
-    match caller.role {
-        Role::Proctor => Ok(()),
         _ => Err(AppError::Forbidden),
     }
 }
