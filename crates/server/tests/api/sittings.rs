@@ -508,6 +508,9 @@ async fn an_infeasible_blueprint_is_refused_with_the_reasons_and_nothing_is_stor
     );
 }
 
+/// A change to a request body, for tables of refusal cases.
+type BodyChange<'a> = Box<dyn Fn(&mut Value) + 'a>;
+
 /// The creation body of a second sitting like the fixture's.
 fn exam_body(exam: &ExamFixture) -> Value {
     json!({
@@ -528,7 +531,7 @@ async fn a_sitting_with_a_bad_window_another_organizations_bank_or_an_unknown_si
     let exam = open_sitting_with_candidates(&app, 0, |_| {}).await;
     let other = open_sitting_with_candidates(&app, 0, |_| {}).await;
     let path = format!("/api/v1/organizations/{}/sittings", exam.organization);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, BodyChange<'_>)> = vec![
         (
             "closes_at must be after opens_at",
             Box::new(|body| body["closes_at"] = json!(rfc3339_from_now(1800))),
