@@ -221,59 +221,6 @@ struct Accounts {
     report: Vec<DemoStaff>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synthetic_id_numbers_are_valid_and_distinct() {
-        let mut seen = std::collections::HashSet::new();
-        for index in (0..MAX_DEMO_CANDIDATES).step_by(7) {
-            let number = synthetic_resident_id(index);
-            assert!(
-                crate::identity::IdDocument::resident_id(&number).is_ok(),
-                "{number}"
-            );
-            assert!(seen.insert(number));
-        }
-    }
-
-    #[test]
-    fn the_embedded_bank_is_every_file_of_the_sample_bank_and_parses() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../question-banks/web-fe-junior/2026.1");
-        let mut on_disk = Vec::new();
-        for folder in ["", "items", "media"] {
-            for entry in std::fs::read_dir(root.join(folder)).expect("the sample bank") {
-                let entry = entry.expect("an entry");
-                if entry.file_type().expect("a type").is_file() {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    on_disk.push(if folder.is_empty() {
-                        name
-                    } else {
-                        format!("{folder}/{name}")
-                    });
-                }
-            }
-        }
-        on_disk.sort();
-        let mut embedded: Vec<String> = BANK_FILES
-            .iter()
-            .map(|(path, _)| (*path).to_owned())
-            .collect();
-        embedded.sort();
-        assert_eq!(
-            embedded, on_disk,
-            "BANK_FILES must list every file of the sample bank"
-        );
-        let archive = bank_archive().expect("tar");
-        let source =
-            crate::banks::source_from_upload("application/x-tar", &archive).expect("unpacks");
-        let bank = xcert_bank::Bank::parse(&source).expect("the demo bank is valid");
-        assert_eq!(bank.header().certificate(), CERTIFICATE_CODE);
-    }
-}
-
 /// A staff account with a generated password, not stored yet, and its login.
 async fn new_staff(
     username: &str,
@@ -703,5 +650,58 @@ impl crate::app::Application {
     /// credentials.
     pub async fn install_demo(&self, options: &DemoOptions) -> Result<DemoReport, DemoError> {
         install(self.state(), options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_id_numbers_are_valid_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for index in (0..MAX_DEMO_CANDIDATES).step_by(7) {
+            let number = synthetic_resident_id(index);
+            assert!(
+                crate::identity::IdDocument::resident_id(&number).is_ok(),
+                "{number}"
+            );
+            assert!(seen.insert(number));
+        }
+    }
+
+    #[test]
+    fn the_embedded_bank_is_every_file_of_the_sample_bank_and_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../question-banks/web-fe-junior/2026.1");
+        let mut on_disk = Vec::new();
+        for folder in ["", "items", "media"] {
+            for entry in std::fs::read_dir(root.join(folder)).expect("the sample bank") {
+                let entry = entry.expect("an entry");
+                if entry.file_type().expect("a type").is_file() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    on_disk.push(if folder.is_empty() {
+                        name
+                    } else {
+                        format!("{folder}/{name}")
+                    });
+                }
+            }
+        }
+        on_disk.sort();
+        let mut embedded: Vec<String> = BANK_FILES
+            .iter()
+            .map(|(path, _)| (*path).to_owned())
+            .collect();
+        embedded.sort();
+        assert_eq!(
+            embedded, on_disk,
+            "BANK_FILES must list every file of the sample bank"
+        );
+        let archive = bank_archive().expect("tar");
+        let source =
+            crate::banks::source_from_upload("application/x-tar", &archive).expect("unpacks");
+        let bank = xcert_bank::Bank::parse(&source).expect("the demo bank is valid");
+        assert_eq!(bank.header().certificate(), CERTIFICATE_CODE);
     }
 }

@@ -152,7 +152,7 @@ impl IntoResponse for AppError {
             AppError::Refused { details, .. } if !details.is_empty() => {
                 let mut error = details.clone();
                 error.insert("code".to_owned(), code.into());
-                error.insert("message".to_owned(), message.clone().into());
+                error.insert("message".to_owned(), message.into());
                 (status, Json(json!({ "error": error }))).into_response()
             }
             _ => error_body(status, code, &message),
