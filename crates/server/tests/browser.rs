@@ -182,6 +182,16 @@ async fn wait_until(client: &Client, what: &str, script: &str) -> Value {
     }
 }
 
+/// Saves a screenshot as `DIR/name.png` when `XCERT_BROWSER_SCREENSHOTS=DIR` is set, to look
+/// at the pages at 1024×768 by eye.
+async fn snap(client: &Client, name: &str) {
+    let Some(dir) = std::env::var_os("XCERT_BROWSER_SCREENSHOTS") else {
+        return;
+    };
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).expect("save a screenshot");
+}
+
 async fn js(client: &Client, script: &str) -> Value {
     client
         .execute(script, vec![])
@@ -292,6 +302,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
         .for_element(Locator::Id("ticket"))
         .await
         .expect("the login form");
+    snap(&client, "1-login").await;
     ticket.send_keys(&candidate.ticket).await.expect("type");
     client
         .find(Locator::Id("id-number"))
@@ -313,6 +324,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
         "!document.getElementById('view-start').hidden && document.getElementById('start-facts').children.length > 0",
     )
     .await;
+    snap(&client, "2-start").await;
     client
         .find(Locator::Id("start-button"))
         .await
@@ -371,6 +383,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
         typed.push(text);
     }
     wait_until(&client, "both answers saved", SAVED).await;
+    snap(&client, "3-exam-saved").await;
     let navigator_answered = js(
         &client,
         "return document.querySelectorAll('.nav-item.answered').length;",
@@ -452,6 +465,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
     )
     .await;
     assert_eq!(kept, third_expected, "the unsent answer is in localStorage");
+    snap(&client, "4-offline").await;
     server.restart().await;
     wait_until(&client, "the third answer saved", SAVED).await;
 
@@ -494,6 +508,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
         "document.getElementById('submit-dialog').open && document.getElementById('submit-unanswered').children.length > 0",
     )
     .await;
+    snap(&client, "5-submit-dialog").await;
     client
         .find(Locator::Id("submit-confirm"))
         .await
@@ -516,6 +531,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
         title.as_str().unwrap_or("").contains("已交卷"),
         "end title {title}"
     );
+    snap(&client, "6-submitted").await;
     let view = candidate_view(
         &server.base(),
         &candidate.ticket,
