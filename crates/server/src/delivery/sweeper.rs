@@ -3,9 +3,10 @@
 //! and grades them in the same transaction.
 //!
 //! Every replica may run it: the conditional `UPDATE ... WHERE status = 'in_progress' AND
-//! deadline + grace < now` in [`Storage::close_attempt`](crate::storage::Storage::close_attempt)
+//! deadline + grace < now` in [`Storage::write_batch`](crate::storage::Storage::write_batch)
 //! is the claim, and only the replica whose update changed the row grades it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -14,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::{GRACE_MS, grade_paper, now_ms, paper::DrawnPaper};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::storage::delivery::{CloseOutcome, Closing};
+use crate::storage::delivery::{Attempt, Close, CloseOutcome, Closing, Grader, StoredResponse};
 
 /// How often the sweeper looks for attempts to close.
 pub(crate) const PERIOD: Duration = Duration::from_secs(1);
@@ -38,31 +39,51 @@ pub(crate) fn start(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHan
     })
 }
 
-/// One pass: closes and grades every attempt due at `now`; returns how many this replica
-/// closed.
+/// One pass: closes and grades every attempt due at `now`, all through the answer writer so
+/// that many closes share a transaction; returns how many this replica closed.
 pub(crate) async fn sweep(state: &AppState, now: i64) -> Result<usize, AppError> {
     let due = state
         .storage
         .attempts_due(now, GRACE_MS, PASS_LIMIT)
         .await?;
-    let mut closed = 0;
+    let mut closes = tokio::task::JoinSet::new();
     for (attempt_id, bank_version_id) in due {
         let bank = crate::banks::load_bank(state, &bank_version_id).await?;
-        let outcome = state
-            .storage
-            .close_attempt(&attempt_id, Closing::Expire, now, GRACE_MS, |attempt, responses| {
-                match serde_json::from_str::<DrawnPaper>(&attempt.paper) {
-                    Ok(paper) => grade_paper(&paper, &bank, responses),
-                    Err(error) => {
-                        tracing::error!(%error, attempt = %attempt.id, "a stored paper does not parse; left ungraded");
-                        Vec::new()
-                    }
+        let grade: Grader = Arc::new(move |attempt: &Attempt, responses: &[StoredResponse]| {
+            match serde_json::from_str::<DrawnPaper>(&attempt.paper) {
+                Ok(paper) => grade_paper(&paper, &bank, responses),
+                Err(error) => {
+                    tracing::error!(%error, attempt = %attempt.id, "a stored paper does not parse; left ungraded");
+                    Vec::new()
                 }
-            })
-            .await?;
-        if matches!(outcome, CloseOutcome::Closed(_)) {
-            closed += 1;
+            }
+        });
+        let writer = state.delivery.writer.clone();
+        closes.spawn(async move {
+            writer
+                .close(Close {
+                    attempt_id,
+                    closing: Closing::Expire,
+                    now,
+                    grade,
+                })
+                .await
+        });
+    }
+    let mut closed = 0;
+    let mut failure = None;
+    while let Some(done) = closes.join_next().await {
+        match done {
+            Ok(Ok(CloseOutcome::Closed(_))) => closed += 1,
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => failure = Some(error.to_string()),
+            Err(error) => failure = Some(error.to_string()),
         }
     }
-    Ok(closed)
+    match failure {
+        Some(text) => Err(AppError::Internal(format!(
+            "closing expired attempts: {text}"
+        ))),
+        None => Ok(closed),
+    }
 }

@@ -1,12 +1,15 @@
 //! Group commit of answer saves.
 //!
-//! Every save goes through one channel to a writer task. The task takes whatever is queued
-//! (up to [`MAX_BATCH`]), writes it in ONE transaction ([`Storage::save_batch`]: SQLite with
+//! Every save, and every submit, goes through one channel to a writer task. The task takes
+//! whatever is queued (up to [`MAX_BATCH`]), writes it in ONE transaction
+//! ([`Storage::write_batch`]: saves first, then the closes with their grading; SQLite with
 //! `synchronous=FULL`, or a PostgreSQL commit), and only after the commit answers each request
 //! through its oneshot. One fsync then covers hundreds of saves: SQLite manages a few
 //! thousand single-row durable transactions per second but hundreds of thousands of rows per
 //! second in batches. While a batch commits, the next one queues, so batches grow with load
-//! by themselves and a lone save is not delayed by any timer.
+//! by themselves and a lone save is not delayed by any timer. Submits ride in the same batches,
+//! so a submit rush costs a few transactions, not one fsync per candidate, and saves do not
+//! queue behind a row of single-submit transactions.
 //!
 //! A failed batch is retried once (a busy database or a PostgreSQL deadlock victim), then
 //! every request in it is answered with an error: nothing is acknowledged that is not on disk.
@@ -18,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::storage::delivery::{Save, SaveOutcome};
+use crate::storage::delivery::{Close, CloseOutcome, Save, SaveOutcome};
 use crate::storage::{Storage, StorageError};
 
 /// Most saves written in one transaction.
@@ -39,9 +42,15 @@ pub enum WriteError {
     Stopped,
 }
 
-struct Job {
-    save: Save,
-    reply: oneshot::Sender<Result<SaveOutcome, WriteError>>,
+enum Job {
+    Save {
+        save: Save,
+        reply: oneshot::Sender<Result<SaveOutcome, WriteError>>,
+    },
+    Close {
+        close: Close,
+        reply: oneshot::Sender<Result<CloseOutcome, WriteError>>,
+    },
 }
 
 /// A handle for sending saves to the writer tasks; cheap to clone.
@@ -85,7 +94,18 @@ impl Writer {
     pub async fn save(&self, save: Save) -> Result<SaveOutcome, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Job { save, reply })
+            .send(Job::Save { save, reply })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        answer.await.unwrap_or(Err(WriteError::Stopped))
+    }
+
+    /// Queues the closing of an attempt (submit or expiry, with its grading) and waits until
+    /// it is durable.
+    pub async fn close(&self, close: Close) -> Result<CloseOutcome, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job::Close { close, reply })
             .await
             .map_err(|_| WriteError::Stopped)?;
         answer.await.unwrap_or(Err(WriteError::Stopped))
@@ -130,26 +150,54 @@ async fn run(storage: Storage, grace_ms: i64, receiver: Arc<Mutex<mpsc::Receiver
 }
 
 async fn write(storage: &Storage, grace_ms: i64, batch: &mut Vec<Job>) {
-    let saves: Vec<Save> = batch.iter().map(|job| job.save.clone()).collect();
-    let mut result = storage.save_batch(&saves, grace_ms).await;
+    let mut saves = Vec::new();
+    let mut closes = Vec::new();
+    for job in batch.iter() {
+        match job {
+            Job::Save { save, .. } => saves.push(save.clone()),
+            Job::Close { close, .. } => closes.push(close.clone()),
+        }
+    }
+    let mut result = storage.write_batch(&saves, &closes, grace_ms).await;
     if let Err(error) = &result {
         if retryable(error) {
-            tracing::warn!(%error, saves = saves.len(), "retrying a failed batch of saves");
+            tracing::warn!(%error, saves = saves.len(), closes = closes.len(), "retrying a failed batch");
             tokio::time::sleep(RETRY_AFTER).await;
-            result = storage.save_batch(&saves, grace_ms).await;
+            result = storage.write_batch(&saves, &closes, grace_ms).await;
         }
     }
     match result {
-        Ok(outcomes) => {
-            for (job, outcome) in batch.drain(..).zip(outcomes) {
-                let _ = job.reply.send(Ok(outcome));
+        Ok((saved, closed)) => {
+            let (mut saved, mut closed) = (saved.into_iter(), closed.into_iter());
+            for job in batch.drain(..) {
+                match job {
+                    Job::Save { reply, .. } => {
+                        let outcome = saved.next().ok_or_else(|| {
+                            WriteError::Failed("a save without an outcome".to_owned())
+                        });
+                        let _ = reply.send(outcome);
+                    }
+                    Job::Close { reply, .. } => {
+                        let outcome = closed.next().ok_or_else(|| {
+                            WriteError::Failed("a close without an outcome".to_owned())
+                        });
+                        let _ = reply.send(outcome);
+                    }
+                }
             }
         }
         Err(error) => {
-            tracing::error!(%error, saves = saves.len(), "a batch of saves failed; none is acknowledged");
+            tracing::error!(%error, saves = saves.len(), closes = closes.len(), "a batch failed; nothing in it is acknowledged");
             let text = error.to_string();
             for job in batch.drain(..) {
-                let _ = job.reply.send(Err(WriteError::Failed(text.clone())));
+                match job {
+                    Job::Save { reply, .. } => {
+                        let _ = reply.send(Err(WriteError::Failed(text.clone())));
+                    }
+                    Job::Close { reply, .. } => {
+                        let _ = reply.send(Err(WriteError::Failed(text.clone())));
+                    }
+                }
             }
         }
     }

@@ -33,14 +33,13 @@ use crate::auth::{Caller, CandidateCaller, Role};
 use crate::delivery::paper::{
     DrawnPaper, PaperSource, candidate_paper, paper_shows_media, validate_response,
 };
-use crate::delivery::{
-    GRACE_MS, SittingPapers, WriteError, grade_paper, now_ms, parse_paper, rfc3339_ms,
-};
+use crate::delivery::{SittingPapers, WriteError, grade_paper, now_ms, parse_paper, rfc3339_ms};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::random;
 use crate::storage::delivery::{
-    Attempt, AttemptStatus, CloseOutcome, Closing, NewAttempt, Save, SaveOutcome, TimeAdjustment,
+    Attempt, AttemptStatus, Close, CloseOutcome, Closing, Grader, NewAttempt, Save, SaveOutcome,
+    StoredResponse, TimeAdjustment,
 };
 
 /// Staff who may pause, resume and grant extra time.
@@ -383,16 +382,22 @@ async fn save(
             received_at,
         })
         .await
-        .map_err(|error| match error {
-            WriteError::Stopped => AppError::NotReady(error.to_string()),
-            WriteError::Failed(text) => AppError::Internal(text),
-        })?;
+        .map_err(write_error)?;
     match outcome {
         SaveOutcome::Stored { seq } => Ok(JsonResponse(json!({ "seq": seq }))),
         SaveOutcome::Paused => Err(paused_error()),
         SaveOutcome::Closed => Err(closed_error()),
         SaveOutcome::DeadlinePassed => Err(deadline_error(&state, &id).await),
         SaveOutcome::NoAttempt => Err(AppError::NotFound("attempt")),
+    }
+}
+
+/// A batch that was not written: the server is stopping (503), or the database failed (500);
+/// nothing in it was acknowledged, so the client retries.
+fn write_error(error: WriteError) -> AppError {
+    match error {
+        WriteError::Stopped => AppError::NotReady(error.to_string()),
+        WriteError::Failed(text) => AppError::Internal(text),
     }
 }
 
@@ -446,14 +451,23 @@ async fn submit(
     if attempt.status == AttemptStatus::Paused {
         return Err(paused_error());
     }
+    let now = now_ms();
     let bank = crate::banks::load_bank(&state, &attempt.bank_version_id).await?;
     let paper = parse_paper(&attempt.paper)?;
+    let grade: Grader = Arc::new(move |_: &Attempt, responses: &[StoredResponse]| {
+        grade_paper(&paper, &bank, responses)
+    });
     let outcome = state
-        .storage
-        .close_attempt(&id, Closing::Submit, now_ms(), GRACE_MS, |_, responses| {
-            grade_paper(&paper, &bank, responses)
+        .delivery
+        .writer
+        .close(Close {
+            attempt_id: id.clone(),
+            closing: Closing::Submit,
+            now,
+            grade,
         })
-        .await?;
+        .await
+        .map_err(write_error)?;
     match outcome {
         CloseOutcome::Closed(status) => Ok(JsonResponse(json!({"status": status.as_str()}))),
         CloseOutcome::Unchanged(status) if status.is_closed() => {

@@ -203,6 +203,36 @@ pub enum CloseOutcome {
     NoAttempt,
 }
 
+/// Grades a closed attempt from its responses: per item `(item id, score in hundredths or
+/// `None` for manual grading, the item's points in hundredths)`. Pure; may be called again
+/// when a failed transaction is retried.
+pub type Grader = std::sync::Arc<
+    dyn Fn(&Attempt, &[StoredResponse]) -> Vec<(String, Option<u32>, u32)> + Send + Sync,
+>;
+
+/// A request to close an attempt, written in a batch with saves.
+#[derive(Clone)]
+pub struct Close {
+    /// The attempt.
+    pub attempt_id: String,
+    /// Submit or expire.
+    pub closing: Closing,
+    /// Unix ms when the request reached the server (a submit counts then).
+    pub now: i64,
+    /// Grades the attempt once closed.
+    pub grade: Grader,
+}
+
+impl std::fmt::Debug for Close {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Close")
+            .field("attempt_id", &self.attempt_id)
+            .field("closing", &self.closing)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A time adjustment by staff.
 #[derive(Debug, Clone)]
 pub struct TimeAdjustment {
@@ -331,6 +361,87 @@ fn upsert_sql(rows: usize) -> String {
          WHERE excluded.seq > responses.seq \
          RETURNING attempt_id, item_id, seq"
     )
+}
+
+/// Closes one attempt inside the transaction `$tx` and writes its scores; evaluates to a
+/// [`CloseOutcome`]. A macro, like `on_pool!`, so the same statements run on either backend.
+macro_rules! close_in {
+    ($tx:ident, $close:expr, $grace_ms:expr) => {{
+        let close: &Close = $close;
+        let mut closed = false;
+        if close.closing == Closing::Submit {
+            closed = sqlx::query(
+                "UPDATE attempts SET status = 'submitted', finished_at = $2 \
+                 WHERE id = $1 AND status = 'in_progress' AND $2 <= deadline + $3",
+            )
+            .bind(&close.attempt_id)
+            .bind(close.now)
+            .bind($grace_ms)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+                == 1;
+        }
+        if !closed {
+            closed = sqlx::query(
+                "UPDATE attempts SET status = 'expired', finished_at = deadline \
+                 WHERE id = $1 AND status = 'in_progress' AND $2 > deadline + $3",
+            )
+            .bind(&close.attempt_id)
+            .bind(close.now)
+            .bind($grace_ms)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+                == 1;
+        }
+        let select = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = $1");
+        let row: Option<AttemptRow> = sqlx::query_as(&select)
+            .bind(&close.attempt_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        match row {
+            None => CloseOutcome::NoAttempt,
+            Some(row) => {
+                let attempt = attempt_from_row(row)?;
+                if closed {
+                    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
+                        "SELECT item_id, seq, response, saved_at FROM responses WHERE attempt_id = $1 ORDER BY item_id",
+                    )
+                    .bind(&close.attempt_id)
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                    let responses: Vec<StoredResponse> = rows
+                        .into_iter()
+                        .map(|(item_id, seq, response, saved_at)| StoredResponse {
+                            item_id,
+                            seq,
+                            response,
+                            saved_at,
+                        })
+                        .collect();
+                    for (item_id, score, max) in (close.grade)(&attempt, &responses) {
+                        let state = if score.is_some() { "graded" } else { "needs_manual" };
+                        sqlx::query(
+                            "INSERT INTO item_scores (attempt_id, item_id, state, score_hundredths, max_hundredths, graded_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (attempt_id, item_id) DO NOTHING",
+                        )
+                        .bind(&close.attempt_id)
+                        .bind(item_id)
+                        .bind(state)
+                        .bind(score.map(i64::from))
+                        .bind(i64::from(max))
+                        .bind(close.now)
+                        .execute(&mut *$tx)
+                        .await?;
+                    }
+                    CloseOutcome::Closed(attempt.status)
+                } else {
+                    CloseOutcome::Unchanged(attempt.status)
+                }
+            }
+        }
+    }};
 }
 
 impl Storage {
@@ -479,8 +590,39 @@ impl Storage {
         saves: &[Save],
         grace_ms: i64,
     ) -> Result<Vec<SaveOutcome>, StorageError> {
-        if saves.is_empty() {
-            return Ok(Vec::new());
+        Ok(self.write_batch(saves, &[], grace_ms).await?.0)
+    }
+
+    /// Closes an attempt and writes its objective scores in the same transaction (see
+    /// [`Storage::write_batch`]). Only one caller ever closes an attempt: the status change is
+    /// the claim.
+    pub async fn close_attempt(
+        &self,
+        close: &Close,
+        grace_ms: i64,
+    ) -> Result<CloseOutcome, StorageError> {
+        let (_, mut outcomes) = self
+            .write_batch(&[], std::slice::from_ref(close), grace_ms)
+            .await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StorageError::Corrupt("a close without an outcome".to_owned()))
+    }
+
+    /// Writes saves and closes attempts in ONE transaction (group commit): first the saves,
+    /// as [`Storage::save_batch`] says, then each close in order: a submit is accepted until
+    /// `deadline + grace_ms` (after that the attempt is closed as expired at its deadline); the
+    /// sweeper's expiry only after it. A closed attempt's scores ([`Close::grade`]) are written
+    /// in the same transaction. On PostgreSQL every attempt touched is locked first, in id
+    /// order, so concurrent writers never wait on each other crosswise.
+    pub async fn write_batch(
+        &self,
+        saves: &[Save],
+        closes: &[Close],
+        grace_ms: i64,
+    ) -> Result<(Vec<SaveOutcome>, Vec<CloseOutcome>), StorageError> {
+        if saves.is_empty() && closes.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
         let (unique, winner) = deduplicate(saves);
         // A fixed order of rows keeps two PostgreSQL writers from locking rows crosswise.
@@ -493,10 +635,11 @@ impl Storage {
         let attempt_ids: Vec<String> = sorted
             .iter()
             .map(|save| save.attempt_id.clone())
+            .chain(closes.iter().map(|close| close.attempt_id.clone()))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let (written, refused, kept) = on_pool!(self, pool => {
+        let (written, refused, kept, closed) = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Storage::Postgres(_) = self {
                 let mut ids: &[String] = &attempt_ids;
@@ -504,7 +647,7 @@ impl Storage {
                     let (chunk, tail) = ids.split_at(chunk_size(ids.len()));
                     ids = tail;
                     let sql = format!(
-                        "SELECT id FROM attempts WHERE id IN ({}) ORDER BY id FOR SHARE",
+                        "SELECT id FROM attempts WHERE id IN ({}) ORDER BY id FOR UPDATE",
                         placeholders(1, chunk.len())
                     );
                     let mut query = sqlx::query(&sql);
@@ -569,8 +712,12 @@ impl Storage {
                     }
                 }
             }
+            let mut closed = Vec::with_capacity(closes.len());
+            for close in closes {
+                closed.push(close_in!(tx, close, grace_ms));
+            }
             tx.commit().await?;
-            (written, refused, kept)
+            (written, refused, kept, closed)
         });
         let unique_outcomes: Vec<SaveOutcome> = unique
             .iter()
@@ -595,91 +742,8 @@ impl Storage {
                 }
             })
             .collect();
-        Ok(winner.into_iter().map(|at| unique_outcomes[at]).collect())
-    }
-
-    /// Closes an attempt and writes its objective scores in the same transaction; `grade`
-    /// receives the attempt as closed and its responses and returns, per item, `(item id,
-    /// score in hundredths or None for manual grading, the item's points in hundredths)`.
-    /// Only one caller ever closes an attempt: the status change is the claim.
-    pub async fn close_attempt<F>(
-        &self,
-        id: &str,
-        closing: Closing,
-        now: i64,
-        grace_ms: i64,
-        grade: F,
-    ) -> Result<CloseOutcome, StorageError>
-    where
-        F: FnOnce(&Attempt, &[StoredResponse]) -> Vec<(String, Option<u32>, u32)>,
-    {
-        let select = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = $1");
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let mut closed = false;
-            if closing == Closing::Submit {
-                closed = sqlx::query(
-                    "UPDATE attempts SET status = 'submitted', finished_at = $2 \
-                     WHERE id = $1 AND status = 'in_progress' AND $2 <= deadline + $3",
-                )
-                .bind(id)
-                .bind(now)
-                .bind(grace_ms)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-            }
-            if !closed {
-                closed = sqlx::query(
-                    "UPDATE attempts SET status = 'expired', finished_at = deadline \
-                     WHERE id = $1 AND status = 'in_progress' AND $2 > deadline + $3",
-                )
-                .bind(id)
-                .bind(now)
-                .bind(grace_ms)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-            }
-            let row: Option<AttemptRow> = sqlx::query_as(&select).bind(id).fetch_optional(&mut *tx).await?;
-            let Some(row) = row else {
-                return Ok(CloseOutcome::NoAttempt);
-            };
-            let attempt = attempt_from_row(row)?;
-            if !closed {
-                return Ok(CloseOutcome::Unchanged(attempt.status));
-            }
-            let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
-                "SELECT item_id, seq, response, saved_at FROM responses WHERE attempt_id = $1 ORDER BY item_id",
-            )
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let responses: Vec<StoredResponse> = rows
-                .into_iter()
-                .map(|(item_id, seq, response, saved_at)| StoredResponse { item_id, seq, response, saved_at })
-                .collect();
-            let scores = grade(&attempt, &responses);
-            for (item_id, score, max) in &scores {
-                let state = if score.is_some() { "graded" } else { "needs_manual" };
-                sqlx::query(
-                    "INSERT INTO item_scores (attempt_id, item_id, state, score_hundredths, max_hundredths, graded_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (attempt_id, item_id) DO NOTHING",
-                )
-                .bind(id)
-                .bind(item_id)
-                .bind(state)
-                .bind(score.map(i64::from))
-                .bind(i64::from(*max))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(CloseOutcome::Closed(attempt.status))
-        })
+        let saved = winner.into_iter().map(|at| unique_outcomes[at]).collect();
+        Ok((saved, closed))
     }
 
     /// Attempts still `in_progress` whose deadline plus the grace is before `now`, oldest

@@ -1149,3 +1149,61 @@ async fn pausing_stops_saves_and_resuming_and_extra_time_move_the_deadline() {
         .await;
     foreign.assert_error(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn a_submit_rush_closes_and_grades_every_attempt_once() {
+    let app = TestApp::spawn().await;
+    let exam = Exam::open(&app, 12, Times::open_now()).await;
+    let mut attempts = Vec::new();
+    for candidate in &exam.candidates {
+        let view = start(&app, candidate).await;
+        expect(&view, StatusCode::CREATED, "start");
+        attempts.push((candidate.clone(), text(&view.body, "id")));
+    }
+    let mut rush = tokio::task::JoinSet::new();
+    for (candidate, attempt) in &attempts {
+        for _ in 0..2 {
+            let (client, base) = (app.client.clone(), app.base.clone());
+            let (token, attempt) = (candidate.token.clone(), attempt.clone());
+            rush.spawn(async move {
+                let save = client
+                    .put(format!("{base}/api/v1/attempts/{attempt}/responses/DLV-T1"))
+                    .bearer_auth(&token)
+                    .json(&json!({"seq": 1, "response": true}))
+                    .send()
+                    .await
+                    .expect("a reply");
+                let saved = save.status();
+                let reply = client
+                    .post(format!("{base}/api/v1/attempts/{attempt}/submit"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("a reply");
+                let status = reply.status();
+                let body: Value = reply.json().await.expect("JSON");
+                (saved, status, body)
+            });
+        }
+    }
+    while let Some(done) = rush.join_next().await {
+        let (saved, status, body) = done.expect("a task");
+        assert!(
+            saved == StatusCode::OK || saved == StatusCode::CONFLICT,
+            "{saved}"
+        );
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body, json!({"status": "submitted"}));
+    }
+    let storage = app.storage().await;
+    for (_, attempt) in &attempts {
+        let scores = storage.item_scores(attempt).await.expect("scores");
+        assert_eq!(scores.len(), 8, "every item of {attempt} scored once");
+        let true_false = scores
+            .iter()
+            .find(|score| score.item_id == "DLV-T1")
+            .expect("the true/false item");
+        // The first of the two saves is always acknowledged before its submit is sent.
+        assert_eq!(true_false.score, Some(100), "{attempt}");
+    }
+}
