@@ -35,7 +35,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use xcert_proctor::{
     Assignment, AssignmentInput, Candidate, Instance, Outcome, Policy, Proctor, ProctorError, Room,
@@ -43,10 +43,12 @@ use xcert_proctor::{
 };
 
 use crate::app::{audit_entry, now_seconds};
+use crate::auth::Role;
 use crate::error::AppError;
+use crate::identity::{IdDocument, IdError};
 use crate::random;
-use crate::storage::proctoring::{DrawFacts, ProctorDraw};
-use crate::storage::{Storage, StorageError};
+use crate::storage::proctoring::{DrawFacts, ProctorDraw, Teacher};
+use crate::storage::{StaffUser, Storage, StorageError};
 
 /// The id of the one slot of a sitting in the section 4 input.
 pub const SLOT_ID: &str = "sitting";
@@ -233,6 +235,243 @@ pub fn outcome_text(outcome: &Outcome) -> Result<String, AppError> {
 /// A fresh draw seed: 53 bits from the operating system's CSPRNG.
 fn fresh_seed() -> u64 {
     u64::from_le_bytes(random::bytes::<8>()) >> 11
+}
+
+/// At most this many classes and students per teacher: a teacher's real load is far below.
+const MAX_CLASSES: usize = 200;
+const MAX_STUDENTS: usize = 5000;
+
+/// A teacher's details as an exam site declares them: what `POST /sites/{id}/teachers` sets
+/// besides the code and login, and what `PUT /sites/{id}/teachers/{teacher}` replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherDetails {
+    /// Display name.
+    pub name: String,
+    /// Class codes the teacher teaches.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// The students the teacher taught: mainland resident ID numbers as written, or
+    /// `kind:number` keys (`resident_id:…`, `passport:COUNTRY:NUMBER`, `hk_macau_permit:…`,
+    /// `taiwan_permit:…`).
+    #[serde(default)]
+    pub students: Vec<String>,
+    /// Last day the proctor qualification is valid, `YYYY-MM-DD`.
+    pub qualified_until: String,
+    /// At most this many rooms per draw (1 to 100); `None` is unlimited.
+    #[serde(default)]
+    pub max_rooms: Option<i64>,
+}
+
+/// Teacher details that passed [`TeacherDetails::check`]: name trimmed, classes trimmed,
+/// deduplicated and sorted, students as sorted identity-document keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckedTeacher {
+    name: String,
+    classes: Vec<String>,
+    students: Vec<String>,
+    qualified_until: String,
+    max_rooms: Option<i64>,
+}
+
+/// Reads one student's identity document: a mainland resident ID number as it is written, or
+/// a key as the API returns it, so a listed teacher can be sent back unchanged.
+fn parse_student(text: &str) -> Result<IdDocument, IdError> {
+    let text = text.trim();
+    let Some((kind, rest)) = text.split_once(':') else {
+        return IdDocument::resident_id(text);
+    };
+    match kind {
+        "resident_id" => IdDocument::resident_id(rest),
+        "hk_macau_permit" => IdDocument::hong_kong_macau_permit(rest),
+        "taiwan_permit" => IdDocument::taiwan_permit(rest),
+        "passport" => match rest.split_once(':') {
+            Some((country, number)) => IdDocument::passport(country, number),
+            None => Err(IdError::Shape {
+                kind: "passport",
+                message: "write it as `passport:COUNTRY:NUMBER`, e.g. `passport:CHN:E12345678`"
+                    .to_owned(),
+            }),
+        },
+        _ => Err(IdError::Shape {
+            kind: "identity document",
+            message: format!(
+                "unknown kind `{kind}`; use a resident ID number, or `resident_id:`, `passport:COUNTRY:`, `hk_macau_permit:` or `taiwan_permit:` before the number"
+            ),
+        }),
+    }
+}
+
+impl TeacherDetails {
+    /// Validates and normalizes the details.
+    ///
+    /// # Errors
+    /// 422 `invalid_field` naming the field (and the list index) and what to fix.
+    pub fn check(self) -> Result<CheckedTeacher, AppError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(AppError::Invalid(
+                "name must be 1 to 200 characters".to_owned(),
+            ));
+        }
+        if self.classes.len() > MAX_CLASSES {
+            return Err(AppError::Invalid(format!(
+                "classes lists {} classes; at most {MAX_CLASSES}",
+                self.classes.len()
+            )));
+        }
+        let mut classes = BTreeSet::new();
+        for (index, class) in self.classes.iter().enumerate() {
+            let class = class.trim();
+            if class.is_empty() || class.chars().count() > 64 {
+                return Err(AppError::Invalid(format!(
+                    "classes[{index}] must be a class code of 1 to 64 characters"
+                )));
+            }
+            classes.insert(class.to_owned());
+        }
+        if self.students.len() > MAX_STUDENTS {
+            return Err(AppError::Invalid(format!(
+                "students lists {} people; at most {MAX_STUDENTS}",
+                self.students.len()
+            )));
+        }
+        let mut students = BTreeSet::new();
+        for (index, student) in self.students.iter().enumerate() {
+            let document = parse_student(student).map_err(|error| {
+                AppError::Invalid(format!("students[{index}] `{student}`: {error}"))
+            })?;
+            students.insert(document.key());
+        }
+        xcert_proctor::input::parse_date(&self.qualified_until)
+            .map_err(|message| AppError::Invalid(format!("qualified_until: {message}")))?;
+        if let Some(max_rooms) = self.max_rooms.filter(|n| !(1..=100).contains(n)) {
+            return Err(AppError::Invalid(format!(
+                "max_rooms must be between 1 and 100 (leave it out for no limit), not {max_rooms}"
+            )));
+        }
+        Ok(CheckedTeacher {
+            name: name.to_owned(),
+            classes: classes.into_iter().collect(),
+            students: students.into_iter().collect(),
+            qualified_until: self.qualified_until,
+            max_rooms: self.max_rooms,
+        })
+    }
+}
+
+/// A teacher code: 1 to 32 characters of `A-Z`, `0-9` and `-` (so `SITE/TEACHER` is
+/// unambiguous in a draw).
+///
+/// # Errors
+/// 422 `invalid_field` saying what the code must look like.
+pub fn check_teacher_code(code: &str) -> Result<(), AppError> {
+    let shape_ok = !code.is_empty()
+        && code.len() <= 32
+        && code
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'-');
+    if shape_ok {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(format!(
+            "code `{code}` must be 1 to 32 characters of A-Z, 0-9 and -"
+        )))
+    }
+}
+
+/// Adds a teacher to a site's pool, with their `proctor` login when `login` is given (the
+/// caller validated and hashed it; its role must be proctor, scoped to the site), in one
+/// transaction audited as `teacher.create` (and `staff.create`, without the password).
+///
+/// # Errors
+/// 422 for a bad code or a login that is not a proctor of this site; 409 `conflict` when the
+/// code is taken at the site or the username is taken; 404 when the site does not exist.
+pub async fn create_teacher(
+    storage: &Storage,
+    actor: &str,
+    site_id: &str,
+    code: &str,
+    details: CheckedTeacher,
+    login: Option<StaffUser>,
+) -> Result<Teacher, AppError> {
+    check_teacher_code(code)?;
+    let foreign_login = login
+        .as_ref()
+        .is_some_and(|user| user.role != Role::Proctor || user.site_id.as_deref() != Some(site_id));
+    if foreign_login {
+        return Err(AppError::Invalid(
+            "a teacher's login must be a proctor account of the teacher's site".to_owned(),
+        ));
+    }
+    let now = now_seconds();
+    let teacher = Teacher {
+        id: random::hex_id(),
+        site_id: site_id.to_owned(),
+        code: code.to_owned(),
+        name: details.name.clone(),
+        classes: details.classes.clone(),
+        students: details.students.clone(),
+        qualified_until: details.qualified_until.clone(),
+        max_rooms: details.max_rooms,
+        staff_user_id: login.as_ref().map(|user| user.id.clone()),
+        created_at: now,
+        updated_at: now,
+    };
+    let staff_audit = login.as_ref().map(|user| {
+        audit_entry(
+            actor,
+            "staff.create",
+            &format!("staff:{}", user.id),
+            &serde_json::json!({"username": user.username, "role": user.role,
+                                "organization": null, "site": user.site_id}),
+        )
+    });
+    let audit = audit_entry(
+        actor,
+        "teacher.create",
+        &format!("teacher:{}", teacher.id),
+        &serde_json::json!({"site": site_id, "code": code, "details": details,
+                            "login": login.as_ref().map(|user| &user.username)}),
+    );
+    storage
+        .create_teacher(&teacher, login.as_ref().zip(staff_audit.as_ref()), &audit)
+        .await?;
+    Ok(teacher)
+}
+
+/// Replaces a teacher's details, audited as `teacher.update`.
+///
+/// # Errors
+/// 404 when the teacher is not one of that site's.
+pub async fn update_teacher(
+    storage: &Storage,
+    actor: &str,
+    site_id: &str,
+    teacher_id: &str,
+    details: CheckedTeacher,
+) -> Result<Teacher, AppError> {
+    let mut teacher = storage
+        .teacher(teacher_id)
+        .await?
+        .filter(|teacher| teacher.site_id == site_id)
+        .ok_or(AppError::NotFound("teacher"))?;
+    teacher.name.clone_from(&details.name);
+    teacher.classes.clone_from(&details.classes);
+    teacher.students.clone_from(&details.students);
+    teacher.qualified_until.clone_from(&details.qualified_until);
+    teacher.max_rooms = details.max_rooms;
+    teacher.updated_at = now_seconds();
+    let audit = audit_entry(
+        actor,
+        "teacher.update",
+        &format!("teacher:{}", teacher.id),
+        &details,
+    );
+    if !storage.update_teacher(&teacher, &audit).await? {
+        return Err(AppError::NotFound("teacher"));
+    }
+    Ok(teacher)
 }
 
 /// A recorded draw and its assignment.

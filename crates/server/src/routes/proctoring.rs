@@ -12,9 +12,8 @@
 //! | `GET /sittings/{id}/proctor-draws/current` | admin, auditor; org (owner) |
 //! | `GET /sittings/{id}/proctor-draws/{draw}` | admin, auditor; org (owner) |
 //! | `GET /sittings/{id}/proctor-draws/{draw}/input` | admin, auditor; org (owner) |
+//! | `GET /sittings/{id}/proctor-draws/{draw}/outcome` | admin, auditor; org (owner) |
 //! | `GET /proctor/rooms` | proctor (their own rooms only) |
-
-use std::collections::BTreeSet;
 
 use axum::Json as JsonResponse;
 use axum::extract::{Path, State};
@@ -25,14 +24,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use xcert_proctor::{Avoidance, Policy};
 
-use super::organizations::{check_code, check_password, check_text, normalize_username};
+use super::organizations::{check_password, normalize_username};
 use super::{Route, Rule, access};
 use crate::app::{AppState, audit_entry, now_seconds, rfc3339};
 use crate::auth::{Caller, Role, hash_password};
 use crate::error::AppError;
 use crate::extract::Json;
-use crate::identity::{IdDocument, IdError};
-use crate::proctoring::{DrawRequest, Drawer, draw_proctors};
+use crate::proctoring::{
+    self, DrawRequest, Drawer, TeacherDetails, check_teacher_code, draw_proctors,
+};
 use crate::random;
 use crate::storage::StaffUser;
 use crate::storage::proctoring::{DrawSitting, ProctorDraw, Teacher};
@@ -107,6 +107,13 @@ pub(super) fn routes() -> Vec<Route> {
         ),
         Route::new(
             Method::GET,
+            "/sittings/{id}/proctor-draws/{draw}/outcome",
+            "A draw's outcome exactly as `xcert proctors assign --json` prints it",
+            Rule::Staff(DRAW_READERS),
+            get(draw_outcome),
+        ),
+        Route::new(
+            Method::GET,
             "/proctor/rooms",
             "The rooms the current proctor draws assign to the calling proctor",
             Rule::Staff(&[Role::Proctor]),
@@ -114,10 +121,6 @@ pub(super) fn routes() -> Vec<Route> {
         ),
     ]
 }
-
-/// At most this many classes and students per teacher: a teacher's real load is far below.
-const MAX_CLASSES: usize = 200;
-const MAX_STUDENTS: usize = 5000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,106 +143,6 @@ struct NewTeacher {
     max_rooms: Option<i64>,
     #[serde(default)]
     login: Option<Login>,
-}
-
-/// The fields `PUT` replaces (and `POST` sets).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TeacherDetails {
-    name: String,
-    #[serde(default)]
-    classes: Vec<String>,
-    #[serde(default)]
-    students: Vec<String>,
-    qualified_until: String,
-    #[serde(default)]
-    max_rooms: Option<i64>,
-}
-
-/// The validated form of [`TeacherDetails`].
-#[derive(Debug, Serialize)]
-struct CheckedDetails {
-    name: String,
-    classes: Vec<String>,
-    students: Vec<String>,
-    qualified_until: String,
-    max_rooms: Option<i64>,
-}
-
-/// Reads one student's identity document: a mainland resident ID number as it is written, or
-/// a key as the API returns it (`resident_id:…`, `passport:CHN:…`, `hk_macau_permit:…`,
-/// `taiwan_permit:…`), so a listed teacher can be sent back unchanged.
-fn parse_student(text: &str) -> Result<IdDocument, IdError> {
-    let text = text.trim();
-    let Some((kind, rest)) = text.split_once(':') else {
-        return IdDocument::resident_id(text);
-    };
-    match kind {
-        "resident_id" => IdDocument::resident_id(rest),
-        "hk_macau_permit" => IdDocument::hong_kong_macau_permit(rest),
-        "taiwan_permit" => IdDocument::taiwan_permit(rest),
-        "passport" => match rest.split_once(':') {
-            Some((country, number)) => IdDocument::passport(country, number),
-            None => Err(IdError::Shape {
-                kind: "passport",
-                message: "write it as `passport:COUNTRY:NUMBER`, e.g. `passport:CHN:E12345678`"
-                    .to_owned(),
-            }),
-        },
-        _ => Err(IdError::Shape {
-            kind: "identity document",
-            message: format!(
-                "unknown kind `{kind}`; use a resident ID number, or `resident_id:`, `passport:COUNTRY:`, `hk_macau_permit:` or `taiwan_permit:` before the number"
-            ),
-        }),
-    }
-}
-
-fn check_details(details: TeacherDetails) -> Result<CheckedDetails, AppError> {
-    let name = check_text("name", &details.name, 200)?;
-    if details.classes.len() > MAX_CLASSES {
-        return Err(AppError::Invalid(format!(
-            "classes lists {} classes; at most {MAX_CLASSES}",
-            details.classes.len()
-        )));
-    }
-    let mut classes = BTreeSet::new();
-    for (index, class) in details.classes.iter().enumerate() {
-        let class = class.trim();
-        if class.is_empty() || class.chars().count() > 64 {
-            return Err(AppError::Invalid(format!(
-                "classes[{index}] must be a class code of 1 to 64 characters"
-            )));
-        }
-        classes.insert(class.to_owned());
-    }
-    if details.students.len() > MAX_STUDENTS {
-        return Err(AppError::Invalid(format!(
-            "students lists {} people; at most {MAX_STUDENTS}",
-            details.students.len()
-        )));
-    }
-    let mut students = BTreeSet::new();
-    for (index, student) in details.students.iter().enumerate() {
-        let document = parse_student(student).map_err(|error| {
-            AppError::Invalid(format!("students[{index}] `{student}`: {error}"))
-        })?;
-        students.insert(document.key());
-    }
-    xcert_proctor::input::parse_date(&details.qualified_until)
-        .map_err(|message| AppError::Invalid(format!("qualified_until: {message}")))?;
-    if let Some(max_rooms) = details.max_rooms.filter(|n| !(1..=100).contains(n)) {
-        return Err(AppError::Invalid(format!(
-            "max_rooms must be between 1 and 100 (leave it out for no limit), not {max_rooms}"
-        )));
-    }
-    Ok(CheckedDetails {
-        name,
-        classes: classes.into_iter().collect(),
-        students: students.into_iter().collect(),
-        qualified_until: details.qualified_until,
-        max_rooms: details.max_rooms,
-    })
 }
 
 #[derive(Debug, Serialize)]
@@ -293,15 +196,15 @@ async fn create_teacher(
     Json(request): Json<NewTeacher>,
 ) -> Result<(StatusCode, JsonResponse<TeacherView>), AppError> {
     managed_site(&state, &caller, &site_id).await?;
-    check_code("code", &request.code, 32)?;
-    let details = check_details(TeacherDetails {
+    check_teacher_code(&request.code)?;
+    let details = TeacherDetails {
         name: request.name,
         classes: request.classes,
         students: request.students,
         qualified_until: request.qualified_until,
         max_rooms: request.max_rooms,
-    })?;
-    let now = now_seconds();
+    }
+    .check()?;
     let login = match request.login {
         Some(login) => {
             let username = normalize_username(&login.username)?;
@@ -313,45 +216,20 @@ async fn create_teacher(
                 role: Role::Proctor,
                 organization_id: None,
                 site_id: Some(site_id.clone()),
-                created_at: now,
+                created_at: now_seconds(),
             })
         }
         None => None,
     };
-    let teacher = Teacher {
-        id: random::hex_id(),
-        site_id: site_id.clone(),
-        code: request.code.clone(),
-        name: details.name.clone(),
-        classes: details.classes.clone(),
-        students: details.students.clone(),
-        qualified_until: details.qualified_until.clone(),
-        max_rooms: details.max_rooms,
-        staff_user_id: login.as_ref().map(|user| user.id.clone()),
-        created_at: now,
-        updated_at: now,
-    };
-    // The password is left out of both audited payloads.
-    let staff_audit = login.as_ref().map(|user| {
-        audit_entry(
-            &caller.user_id,
-            "staff.create",
-            &format!("staff:{}", user.id),
-            &json!({"username": user.username, "role": user.role, "organization": null, "site": user.site_id}),
-        )
-    });
-    let audit = audit_entry(
+    let teacher = proctoring::create_teacher(
+        &state.storage,
         &caller.user_id,
-        "teacher.create",
-        &format!("teacher:{}", teacher.id),
-        &json!({"site": site_id, "code": request.code, "details": details,
-                "login": login.as_ref().map(|user| &user.username)}),
-    );
-    let login_pair = login.as_ref().zip(staff_audit.as_ref());
-    state
-        .storage
-        .create_teacher(&teacher, login_pair, &audit)
-        .await?;
+        &site_id,
+        &request.code,
+        details,
+        login,
+    )
+    .await?;
     Ok((StatusCode::CREATED, JsonResponse(teacher.into())))
 }
 
@@ -379,28 +257,15 @@ async fn update_teacher(
     Json(request): Json<TeacherDetails>,
 ) -> Result<JsonResponse<TeacherView>, AppError> {
     managed_site(&state, &caller, &site_id).await?;
-    let details = check_details(request)?;
-    let mut teacher = state
-        .storage
-        .teacher(&teacher_id)
-        .await?
-        .filter(|teacher| teacher.site_id == site_id)
-        .ok_or(AppError::NotFound("teacher"))?;
-    teacher.name.clone_from(&details.name);
-    teacher.classes.clone_from(&details.classes);
-    teacher.students.clone_from(&details.students);
-    teacher.qualified_until.clone_from(&details.qualified_until);
-    teacher.max_rooms = details.max_rooms;
-    teacher.updated_at = now_seconds();
-    let audit = audit_entry(
+    let details = request.check()?;
+    let teacher = proctoring::update_teacher(
+        &state.storage,
         &caller.user_id,
-        "teacher.update",
-        &format!("teacher:{}", teacher.id),
-        &details,
-    );
-    if !state.storage.update_teacher(&teacher, &audit).await? {
-        return Err(AppError::NotFound("teacher"));
-    }
+        &site_id,
+        &teacher_id,
+        details,
+    )
+    .await?;
     Ok(JsonResponse(teacher.into()))
 }
 
@@ -634,6 +499,16 @@ async fn one_draw(
     Ok(JsonResponse(DrawView::new(draw)?))
 }
 
+/// Stored JSON text as a response, unchanged.
+fn json_text(text: String) -> Response {
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// The stored input, byte for byte (its SHA-256 is the draw's `input_sha256`).
 async fn draw_input(
     State(state): State<AppState>,
@@ -641,12 +516,18 @@ async fn draw_input(
     Path((sitting_id, draw_id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let draw = stored_draw(&state, &caller, &sitting_id, &draw_id).await?;
-    let mut response = draw.input.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
+    Ok(json_text(draw.input))
+}
+
+/// The stored outcome with the final newline the CLI prints, so `cmp` against
+/// `xcert proctors assign --input INPUT --seed SEED --json` succeeds.
+async fn draw_outcome(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((sitting_id, draw_id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let draw = stored_draw(&state, &caller, &sitting_id, &draw_id).await?;
+    Ok(json_text(format!("{}\n", draw.outcome)))
 }
 
 #[derive(Debug, Serialize)]
