@@ -79,6 +79,9 @@ count = 4
 
 const ITEMS: [&str; 4] = ["C-1", "C-2", "C-3", "C-4"];
 
+/// (attempt, item) -> the highest seq acknowledged, with its response text.
+type Acknowledged = HashMap<(String, String), (u64, String)>;
+
 /// A directory under the system temp dir, removed on drop.
 struct Scratch(PathBuf);
 
@@ -311,8 +314,7 @@ async fn every_acknowledged_save_survives_a_sigkill_mid_burst() {
     let client = reqwest::Client::new();
     let candidates = set_up(&client, &server.base).await;
 
-    // (attempt, item) -> the highest seq acknowledged, with its response text.
-    let acked: Arc<Mutex<HashMap<(String, String), (u64, String)>>> = Arc::default();
+    let acked: Arc<Mutex<Acknowledged>> = Arc::default();
     let count = Arc::new(AtomicU64::new(0));
     let mut burst = tokio::task::JoinSet::new();
     for (token, attempt, _) in &candidates {
