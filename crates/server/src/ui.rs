@@ -11,6 +11,9 @@
 //! script slipped into one would not run. Images of a paper are fetched by the page with the
 //! candidate's token and shown as `blob:` URLs, hence `img-src 'self' blob: data:`.
 //!
+//! `/ui/sw.js` is a service worker for the scope `/` (hence `Service-Worker-Allowed: /`): it
+//! keeps the candidate page's shell so a reload during a network cut still opens the exam.
+//!
 //! Caching: `Cache-Control: no-cache` with a strong `ETag` (a hash of the embedded file), so a
 //! browser revalidates on every load (a cheap 304) and never runs a script older than the page
 //! that loads it after an upgrade.
@@ -18,7 +21,7 @@
 use std::sync::LazyLock;
 
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
@@ -56,6 +59,11 @@ const ASSETS: &[Asset] = &[
         name: "candidate.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../ui/candidate.js"),
+    },
+    Asset {
+        name: "sw.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../ui/sw.js"),
     },
     Asset {
         name: "staff.js",
@@ -118,6 +126,13 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
         headers.insert(header::ETAG, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if asset.name == "sw.js" {
+        // The worker lives under /ui/ but keeps the candidate page at `/`.
+        headers.insert(
+            HeaderName::from_static("service-worker-allowed"),
+            HeaderValue::from_static("/"),
+        );
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),

@@ -423,7 +423,14 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
     .await;
     assert_eq!(shown, json!(typed));
 
-    // The server goes away: an answer given now is kept in the browser and sent later.
+    // The server goes away: an answer given now is kept in the browser and sent later; a
+    // reload meanwhile reopens the exam from the service worker's copy of the page.
+    wait_until(
+        &client,
+        "the service worker",
+        "document.body.dataset.offlineReady === 'yes'",
+    )
+    .await;
     server.stop().await;
     let third = js(
         &client,
@@ -466,6 +473,28 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
     .await;
     assert_eq!(kept, third_expected, "the unsent answer is in localStorage");
     snap(&client, "4-offline").await;
+    client.refresh().await.expect("reload while offline");
+    wait_until(
+        &client,
+        "the paper reopened offline",
+        "!document.getElementById('view-exam').hidden && document.querySelectorAll('article.item').length > 0",
+    )
+    .await;
+    let shown = js(
+        &client,
+        &format!(
+            "return [document.querySelector('article[data-item=\"{single}\"] input:checked')?.value, \
+             document.querySelector('article[data-item=\"{third}\"] input:checked')?.value, \
+             document.getElementById('save-status').dataset.state];"
+        ),
+    )
+    .await;
+    assert_eq!(
+        shown,
+        json!(["B", third_value, "offline"]),
+        "after an offline reload the paper shows the saved and the pending answers"
+    );
+    snap(&client, "4b-offline-reload").await;
     server.restart().await;
     wait_until(&client, "the third answer saved", SAVED).await;
 

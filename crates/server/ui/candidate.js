@@ -13,6 +13,10 @@
   const ATTEMPT_KEY = 'xcert.candidate.attempt';
   const TICKET_KEY = 'xcert.candidate.ticket';
   const QUEUE_PREFIX = 'xcert.answers.';
+  // The last attempt view (paper and saved answers) of this tab, to reopen the exam on a
+  // reload while the server is unreachable (with the service worker's copy of the page).
+  const VIEW_PREFIX = 'xcert.candidate.view.';
+  const OFFSET_KEY = 'xcert.candidate.clock-offset';
   const TEXT_DEBOUNCE_MS = 1000;
   const REQUEST_TIMEOUT_MS = 15000;
   const MAX_BACKOFF_MS = 15000;
@@ -24,7 +28,7 @@
   let token = sessionStorage.getItem(TOKEN_KEY);
   let attempt = null; // the attempt view: id, status, deadline, paper, responses
   let deadlineMs = 0;
-  let clockOffsetMs = 0; // server time minus local time
+  let clockOffsetMs = Number(sessionStorage.getItem(OFFSET_KEY)) || 0; // server minus local
   let bestRoundTripMs = Infinity;
   let bestSampleAt = 0;
   let store = null; // {seqs: {item: seq}, pending: {item: {seq, response, due}}}
@@ -108,6 +112,7 @@
       bestRoundTripMs = roundTrip;
       bestSampleAt = receivedAt;
       clockOffsetMs = server - (sentAt + roundTrip / 2);
+      sessionStorage.setItem(OFFSET_KEY, String(Math.round(clockOffsetMs)));
     }
   }
 
@@ -223,9 +228,15 @@
     if (attemptId) {
       try {
         const { data } = await api('GET', '/attempts/' + encodeURIComponent(attemptId));
-        return openAttempt(data);
+        return openAttempt(data, false);
       } catch (error) {
         if (error.status === 401) return sessionLost();
+        const cached = cachedView(attemptId);
+        if (cached && retryable(error)) {
+          // The server cannot be reached: reopen the exam from this tab's copy; the sender
+          // goes on trying and the queue is sent once the server answers.
+          return openAttempt(cached, true);
+        }
         if (error.status !== 404) {
           // Offline at reload: show the paper we cannot fetch? No: ask to retry.
           show('view-start');
@@ -288,7 +299,7 @@
     setError('start-error', '');
     try {
       const { data } = await api('POST', '/attempts');
-      openAttempt(data);
+      openAttempt(data, false);
     } catch (error) {
       if (error.status === 401) return sessionLost();
       setError('start-error', describe(error));
@@ -331,9 +342,26 @@
     return Object.keys(store ? store.pending : {}).length;
   }
 
+  function cachedView(attemptId) {
+    try {
+      return JSON.parse(sessionStorage.getItem(VIEW_PREFIX + attemptId) || 'null');
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function keepView() {
+    try {
+      sessionStorage.setItem(VIEW_PREFIX + attempt.id, JSON.stringify(attempt));
+    } catch (_) {
+      // Only the offline reload needs it; the answers themselves are in localStorage.
+    }
+  }
+
   // ---------------------------------------------------------------- the exam
-  function openAttempt(view) {
+  function openAttempt(view, offline) {
     attempt = view;
+    attempt.responses = attempt.responses || {};
     sessionStorage.setItem(ATTEMPT_KEY, view.id);
     deadlineMs = Date.parse(view.deadline);
     loadStore();
@@ -346,6 +374,8 @@
       if (pending && pending.seq <= seq) delete store.pending[itemId];
     }
     persist();
+    if (!offline) keepView();
+    networkDown = Boolean(offline);
     renderPaper(view.paper);
     for (const entry of items) {
       const pending = store.pending[entry.item.id];
@@ -735,6 +765,10 @@
         const current = store.pending[itemId];
         if (current && current.seq <= acknowledged) delete store.pending[itemId];
         persist();
+        if (acknowledged === entry.seq) {
+          attempt.responses[itemId] = { seq: entry.seq, response: entry.response };
+          keepView();
+        }
         networkDown = false;
         backoffMs = 0;
       } catch (error) {
@@ -909,6 +943,7 @@
       attempt.status = data.status;
       attempt.deadline = data.deadline;
       deadlineMs = Date.parse(data.deadline);
+      keepView();
       if (deadlineMs - serverNow() > 5 * 60000) warned.five = false;
       if (deadlineMs - serverNow() > 60000) warned.one = false;
       if (data.status === 'paused' || wasPaused) applyPause(data.status === 'paused');
@@ -1018,6 +1053,7 @@
     banner('', '');
     show('view-end');
     updateStatus();
+    if (attempt) sessionStorage.removeItem(VIEW_PREFIX + attempt.id);
     if (count === 0 && attempt) {
       try { localStorage.removeItem(storeKey()); } catch (_) { /* nothing to free */ }
     }
@@ -1039,6 +1075,12 @@
         schedule(0);
       }
     });
+    // The page's shell for reloads during a network cut (secure contexts only: HTTPS or
+    // localhost; elsewhere the browser has no service workers and the page works without).
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('/ui/sw.js', { scope: '/' }).catch(() => {});
+      navigator.serviceWorker.ready.then(() => { document.body.dataset.offlineReady = 'yes'; });
+    }
     if (token) {
       afterLogin();
     } else {
