@@ -363,6 +363,18 @@ fn upsert_sql(rows: usize) -> String {
     )
 }
 
+/// Inserts `rows` item scores (attempt, item, state, score, max, graded_at) in one statement.
+fn scores_sql(rows: usize) -> String {
+    let values = (0..rows)
+        .map(|row| format!("({})", placeholders(row * 6 + 1, 6)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO item_scores (attempt_id, item_id, state, score_hundredths, max_hundredths, graded_at) \
+         VALUES {values} ON CONFLICT (attempt_id, item_id) DO NOTHING"
+    )
+}
+
 /// Closes one attempt inside the transaction `$tx` and writes its scores; evaluates to a
 /// [`CloseOutcome`]. A macro, like `on_pool!`, so the same statements run on either backend.
 macro_rules! close_in {
@@ -420,20 +432,24 @@ macro_rules! close_in {
                             saved_at,
                         })
                         .collect();
-                    for (item_id, score, max) in (close.grade)(&attempt, &responses) {
-                        let state = if score.is_some() { "graded" } else { "needs_manual" };
-                        sqlx::query(
-                            "INSERT INTO item_scores (attempt_id, item_id, state, score_hundredths, max_hundredths, graded_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (attempt_id, item_id) DO NOTHING",
-                        )
-                        .bind(&close.attempt_id)
-                        .bind(item_id)
-                        .bind(state)
-                        .bind(score.map(i64::from))
-                        .bind(i64::from(max))
-                        .bind(close.now)
-                        .execute(&mut *$tx)
-                        .await?;
+                    let scores = (close.grade)(&attempt, &responses);
+                    let mut rest: &[(String, Option<u32>, u32)] = &scores;
+                    while !rest.is_empty() {
+                        let (chunk, tail) = rest.split_at(chunk_size(rest.len()));
+                        rest = tail;
+                        let sql = scores_sql(chunk.len());
+                        let mut query = sqlx::query(&sql);
+                        for (item_id, score, max) in chunk {
+                            let state = if score.is_some() { "graded" } else { "needs_manual" };
+                            query = query
+                                .bind(&close.attempt_id)
+                                .bind(item_id)
+                                .bind(state)
+                                .bind(score.map(i64::from))
+                                .bind(i64::from(*max))
+                                .bind(close.now);
+                        }
+                        query.execute(&mut *$tx).await?;
                     }
                     CloseOutcome::Closed(attempt.status)
                 } else {
