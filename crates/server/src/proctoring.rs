@@ -891,6 +891,77 @@ mod tests {
         assert_eq!(assignment.assignments[0].proctors, ["SCH3/T9"]);
     }
 
+    fn details(students: &[&str]) -> TeacherDetails {
+        TeacherDetails {
+            name: " Li Lei ".to_owned(),
+            classes: vec![" CS-2 ".to_owned(), "CS-1".to_owned(), "CS-2".to_owned()],
+            students: students.iter().map(|s| (*s).to_owned()).collect(),
+            qualified_until: "2027-01-31".to_owned(),
+            max_rooms: None,
+        }
+    }
+
+    #[test]
+    fn teacher_details_are_trimmed_deduplicated_and_students_become_document_keys() {
+        let checked = details(&[
+            "110105 19491231 002x",
+            "resident_id:11010519491231002X",
+            "passport:chn:e12345678",
+            "hk_macau_permit:H12345678",
+        ])
+        .check()
+        .expect("valid");
+        assert_eq!(checked.name, "Li Lei");
+        assert_eq!(checked.classes, ["CS-1", "CS-2"]);
+        assert_eq!(
+            checked.students,
+            [
+                "hk_macau_permit:H12345678",
+                "passport:CHN:E12345678",
+                "resident_id:11010519491231002X"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_listed_teacher_sent_back_unchanged_checks_to_the_same_details() {
+        let once = details(&["11010519491231002X", "passport:CHN:E12345678"])
+            .check()
+            .expect("valid");
+        let again = TeacherDetails {
+            name: once.name.clone(),
+            classes: once.classes.clone(),
+            students: once.students.clone(),
+            qualified_until: once.qualified_until.clone(),
+            max_rooms: once.max_rooms,
+        }
+        .check()
+        .expect("valid");
+        assert_eq!(once, again);
+    }
+
+    #[test]
+    fn a_bad_student_names_its_index_and_the_problem() {
+        for (student, says) in [
+            ("11010519491231002Y", "students[1]"),
+            ("passport:E12345678", "passport:COUNTRY:NUMBER"),
+            ("card:123", "unknown kind `card`"),
+        ] {
+            let error = details(&["11010519491231002X", student])
+                .check()
+                .expect_err("refused");
+            assert!(error.to_string().contains(says), "{student}: {error}");
+        }
+    }
+
+    #[test]
+    fn teacher_codes_are_upper_case_letters_digits_and_dashes() {
+        assert!(check_teacher_code("T-07").is_ok());
+        for bad in ["", "t-07", "T/07", "T 07", &"T".repeat(33)] {
+            assert!(check_teacher_code(bad).is_err(), "{bad:?}");
+        }
+    }
+
     #[test]
     fn china_time_is_plus_eight_hours() {
         assert_eq!(china_time(0), "1970-01-01T08:00:00+08:00");

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use xcert_proctor::{Avoidance, Policy};
+use xcert_proctor::{Assignment, Avoidance, Load, Policy, RoomAssignment};
 
 use super::organizations::{check_password, normalize_username};
 use super::{Route, Rule, access};
@@ -345,8 +345,8 @@ struct DrawView {
     number: i64,
     seed: i64,
     input_sha256: String,
-    assignments: serde_json::Value,
-    load: serde_json::Value,
+    assignments: Vec<RoomAssignment>,
+    load: Load,
     drawn_by: String,
     drawn_at: String,
     reason: Option<String>,
@@ -357,13 +357,14 @@ struct DrawView {
 
 impl DrawView {
     fn new(draw: ProctorDraw) -> Result<Self, AppError> {
-        let outcome: serde_json::Value = serde_json::from_str(&draw.outcome).map_err(|error| {
+        // Only feasible draws are stored, so the outcome is always an assignment.
+        let outcome: Assignment = serde_json::from_str(&draw.outcome).map_err(|error| {
             AppError::Internal(format!("stored outcome of draw {}: {error}", draw.id))
         })?;
         Ok(Self {
             current: draw.superseded_at.is_none(),
-            assignments: outcome["assignments"].clone(),
-            load: outcome["load"].clone(),
+            assignments: outcome.assignments,
+            load: outcome.load,
             draw: draw.id,
             sitting: draw.sitting_id,
             number: draw.number,
