@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use xcert_server::demo::{DemoOptions, DemoReport};
-use xcert_server::{Application, Config};
+use xcert_server::{Application, Config, Role};
 
 /// How long any one awaited page state may take before the test fails.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -236,13 +236,22 @@ async fn candidate_view(base: &str, ticket: &str, id_number: &str, attempt: &str
         .expect("JSON")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
+/// A demo exam served on a random port, and a browser driven through chromedriver.
+struct Setup {
+    server: Server,
+    report: DemoReport,
+    client: Client,
+    _driver: Driver,
+    _scratch: Scratch,
+}
+
+/// Everything the browser tests need, or `None` (after saying SKIPPED) without chromedriver.
+async fn setup() -> Option<Setup> {
     let Some(chromedriver) = on_path("chromedriver") else {
         eprintln!(
             "SKIPPED: chromedriver is not on PATH; install chromium and chromium-driver to run the browser test"
         );
-        return;
+        return None;
     };
     let scratch = Scratch::new();
     let config = Config::for_database(format!(
@@ -259,8 +268,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
         })
         .await
         .expect("install the demo");
-    let candidate = report.candidates[0].clone();
-    let mut server = Server::start(config, "127.0.0.1:0").await;
+    let server = Server::start(config, "127.0.0.1:0").await;
 
     let driver = Driver::start(&chromedriver);
     let mut options = json!({
@@ -275,6 +283,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("goog:chromeOptions".to_owned(), options);
     let started = Instant::now();
+    // chromedriver takes a moment to listen.
     let client = loop {
         match ClientBuilder::rustls()
             .expect("TLS roots")
@@ -283,13 +292,34 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
             .await
         {
             Ok(client) => break client,
-            Err(error) if started.elapsed() < PATIENCE => {
+            Err(_) if started.elapsed() < PATIENCE => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                let _ = error;
             }
             Err(error) => panic!("connect to chromedriver: {error}"),
         }
     };
+    Some(Setup {
+        server,
+        report,
+        client,
+        _driver: driver,
+        _scratch: scratch,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
+    let Some(Setup {
+        mut server,
+        report,
+        client,
+        _driver,
+        _scratch,
+    }) = setup().await
+    else {
+        return;
+    };
+    let candidate = report.candidates[0].clone();
 
     // Log in and start.
     client
@@ -581,5 +611,134 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
 
     client.close().await.expect("close the browser");
     server.stop().await;
-    drop(driver);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_log_in_and_see_the_lists_of_their_role() {
+    let Some(Setup {
+        mut server,
+        report,
+        client,
+        _driver,
+        _scratch,
+    }) = setup().await
+    else {
+        return;
+    };
+    let org = report
+        .staff
+        .iter()
+        .find(|staff| staff.role == Role::Org)
+        .expect("a demo org account");
+    client
+        .goto(&format!("{}/staff", server.base()))
+        .await
+        .expect("open /staff");
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Id("username"))
+        .await
+        .expect("the login form")
+        .send_keys(&org.username)
+        .await
+        .expect("type");
+    let password = client
+        .find(Locator::Id("password"))
+        .await
+        .expect("password field");
+    password.send_keys("wrong password").await.expect("type");
+    client
+        .find(Locator::Id("login-button"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("click");
+    let refusal = wait_until(
+        &client,
+        "the refusal",
+        "document.getElementById('login-error').textContent",
+    )
+    .await;
+    assert!(
+        refusal.as_str().unwrap_or("").contains("wrong"),
+        "refusal: {refusal}"
+    );
+    password.clear().await.expect("clear");
+    password.send_keys(&org.password).await.expect("type");
+    client
+        .find(Locator::Id("login-button"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("click");
+    // The org's first list is its certificates: the demo's WEB-FE is in it.
+    let certificates = wait_until(
+        &client,
+        "the certificates",
+        "document.querySelector('#table-area table')?.innerText",
+    )
+    .await;
+    assert!(
+        certificates.as_str().unwrap_or("").contains("WEB-FE"),
+        "{certificates}"
+    );
+    // Sittings, then the open sitting's registrations: the demo candidates' tickets.
+    client
+        .find(Locator::XPath(
+            "//nav[@id='views']/button[contains(., 'Sittings')]",
+        ))
+        .await
+        .expect("the sittings button")
+        .click()
+        .await
+        .expect("click");
+    wait_until(
+        &client,
+        "the sittings",
+        "document.getElementById('table-title').textContent.includes('Sittings') && document.querySelector('#table-area table button.link')",
+    )
+    .await;
+    let sitting = &report.sittings[0].id;
+    client
+        .find(Locator::XPath(&format!(
+            "//tr[td[normalize-space(.)='{sitting}']]//button[contains(., 'Registrations')]"
+        )))
+        .await
+        .expect("the open sitting's registrations button")
+        .click()
+        .await
+        .expect("click");
+    let registrations = wait_until(
+        &client,
+        "the registrations",
+        "document.getElementById('table-title').textContent.includes('Registrations') && document.querySelector('#table-area table')?.innerText",
+    )
+    .await;
+    for candidate in &report.candidates {
+        assert!(
+            registrations
+                .as_str()
+                .unwrap_or("")
+                .contains(&candidate.ticket),
+            "{registrations}"
+        );
+    }
+    client
+        .find(Locator::Id("logout-button"))
+        .await
+        .expect("logout")
+        .click()
+        .await
+        .expect("click");
+    wait_until(
+        &client,
+        "the login form again",
+        "!document.getElementById('view-login').hidden",
+    )
+    .await;
+    client.close().await.expect("close the browser");
+    server.stop().await;
 }
