@@ -185,15 +185,29 @@ pub(crate) fn read_banks(caller: &Caller, organization_id: &str) -> Result<(), A
     }
 }
 
-/// Keeping an attempt's time (pause, resume, extra time) for a candidate registered at
-/// `site_id`: admin, and the staff of that exam site. Proctors are not included yet (their
-/// room assignments are not linked to attempts).
+/// Granting extra time to a candidate registered at `site_id`: admin, and the staff of that
+/// exam site.
 pub(crate) fn keep_attempt_time(caller: &Caller, site_id: &str) -> Result<(), AppError> {
     match caller.role {
         Role::Admin => Ok(()),
         Role::Site if caller.site_id.as_deref() == Some(site_id) => Ok(()),
         Role::Site => Err(AppError::NotFound("attempt")),
         _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Pausing and resuming the attempt of a candidate registered at `site_id`: admin, the staff
+/// of that exam site, and a proctor whose current draw assigns them the candidate's room
+/// (`proctor_watches_room`, looked up by the caller for proctors only).
+pub(crate) fn pause_attempt(
+    caller: &Caller,
+    site_id: &str,
+    proctor_watches_room: bool,
+) -> Result<(), AppError> {
+    match caller.role {
+        Role::Proctor if proctor_watches_room => Ok(()),
+        Role::Proctor => Err(AppError::NotFound("attempt")),
+        _ => keep_attempt_time(caller, site_id),
     }
 }
 

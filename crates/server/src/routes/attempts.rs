@@ -8,7 +8,7 @@
 //! | `PUT /attempts/{id}/responses/{item_id}` | candidate (their own) |
 //! | `POST /attempts/{id}/submit` | candidate (their own) |
 //! | `GET /attempts/{id}/media/{name}` | candidate (images of their own paper) |
-//! | `POST /attempts/{id}/pause`, `/resume` | admin; site staff of the candidate's site |
+//! | `POST /attempts/{id}/pause`, `/resume` | admin; site staff of the candidate's site; a proctor of the candidate's room (current draw) |
 //! | `POST /attempts/{id}/extra-time` | admin; site staff of the candidate's site |
 //! | `POST /registrations/{id}/extra-time` | admin; site staff of the candidate's site |
 //!
@@ -42,8 +42,10 @@ use crate::storage::delivery::{
     StoredResponse, TimeAdjustment,
 };
 
-/// Staff who may pause, resume and grant extra time.
+/// Staff who may grant extra time.
 const TIME_KEEPERS: &[Role] = &[Role::Admin, Role::Site];
+/// Staff who may pause and resume (proctors only in their own rooms).
+const PAUSERS: &[Role] = &[Role::Admin, Role::Site, Role::Proctor];
 /// Most extra time one grant may add (a whole day is far beyond any accommodation).
 const MAX_EXTRA_SECONDS: i64 = 24 * 60 * 60;
 
@@ -88,14 +90,14 @@ pub(super) fn routes() -> Vec<Route> {
             Method::POST,
             "/attempts/{id}/pause",
             "Pause an attempt: saves are refused and the clock stops",
-            Rule::Staff(TIME_KEEPERS),
+            Rule::Staff(PAUSERS),
             post(pause),
         ),
         Route::new(
             Method::POST,
             "/attempts/{id}/resume",
             "Resume a paused attempt: the deadline moves by the paused time",
-            Rule::Staff(TIME_KEEPERS),
+            Rule::Staff(PAUSERS),
             post(resume),
         ),
         Route::new(
@@ -571,11 +573,20 @@ fn check_reason(reason: &str) -> Result<String, AppError> {
     Ok(reason.to_owned())
 }
 
-/// An attempt the calling staff member may keep time for, with its registration's site.
+/// What an attempt's time is being changed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeAction {
+    Pause,
+    ExtraTime,
+}
+
+/// An attempt the calling staff member may keep time for: the candidate's site staff and
+/// admins; for a pause or resume also a proctor watching the candidate's room.
 async fn attempt_for_staff(
     state: &AppState,
     caller: &Caller,
     id: &str,
+    action: TimeAction,
 ) -> Result<Attempt, AppError> {
     let attempt = state
         .storage
@@ -587,7 +598,21 @@ async fn attempt_for_staff(
         .registration(&attempt.registration_id)
         .await?
         .ok_or(AppError::NotFound("attempt"))?;
-    access::keep_attempt_time(caller, &registration.site_id)?;
+    match action {
+        TimeAction::ExtraTime => access::keep_attempt_time(caller, &registration.site_id)?,
+        TimeAction::Pause => {
+            let watches = match (&registration.room_id, caller.role) {
+                (Some(room_id), Role::Proctor) => {
+                    state
+                        .storage
+                        .proctor_watches_room(&caller.user_id, room_id)
+                        .await?
+                }
+                _ => false,
+            };
+            access::pause_attempt(caller, &registration.site_id, watches)?;
+        }
+    }
     Ok(attempt)
 }
 
@@ -606,7 +631,7 @@ async fn pause(
     Path(id): Path<String>,
     Json(request): Json<ReasonRequest>,
 ) -> Result<JsonResponse<AttemptTimeView>, AppError> {
-    let attempt = attempt_for_staff(&state, &caller, &id).await?;
+    let attempt = attempt_for_staff(&state, &caller, &id, TimeAction::Pause).await?;
     let reason = check_reason(&request.reason)?;
     let audit = audit_entry(
         &caller.user_id,
@@ -652,7 +677,7 @@ async fn resume(
     Path(id): Path<String>,
     Json(request): Json<ReasonRequest>,
 ) -> Result<JsonResponse<AttemptTimeView>, AppError> {
-    let attempt = attempt_for_staff(&state, &caller, &id).await?;
+    let attempt = attempt_for_staff(&state, &caller, &id, TimeAction::Pause).await?;
     let reason = check_reason(&request.reason)?;
     let audit = audit_entry(
         &caller.user_id,
@@ -717,7 +742,7 @@ async fn extra_time_for_attempt(
     Path(id): Path<String>,
     Json(request): Json<ExtraTimeRequest>,
 ) -> Result<JsonResponse<AttemptTimeView>, AppError> {
-    let attempt = attempt_for_staff(&state, &caller, &id).await?;
+    let attempt = attempt_for_staff(&state, &caller, &id, TimeAction::ExtraTime).await?;
     grant(&state, &caller, &attempt.registration_id, &request).await?;
     let attempt = state
         .storage
@@ -754,4 +779,56 @@ async fn extra_time_for_registration(
         "extra_time_secs": registration.extra_time_secs,
         "attempt": attempt.as_ref().map(AttemptTimeView::from),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, site: Option<&str>) -> Caller {
+        Caller {
+            user_id: "u".to_owned(),
+            username: "u".to_owned(),
+            role,
+            organization_id: None,
+            site_id: site.map(str::to_owned),
+            session_id: "s".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_proctor_pauses_only_in_a_room_their_current_draw_gives_them() {
+        let proctor = caller(Role::Proctor, None);
+        assert!(access::pause_attempt(&proctor, "site1", true).is_ok());
+        assert!(matches!(
+            access::pause_attempt(&proctor, "site1", false),
+            Err(AppError::NotFound(_))
+        ));
+        // Extra time is for site staff and admins only.
+        assert!(matches!(
+            access::keep_attempt_time(&proctor, "site1"),
+            Err(AppError::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn site_staff_keep_time_for_their_own_site_only_and_others_may_not() {
+        let desk = caller(Role::Site, Some("site1"));
+        assert!(access::pause_attempt(&desk, "site1", false).is_ok());
+        assert!(access::keep_attempt_time(&desk, "site1").is_ok());
+        assert!(matches!(
+            access::keep_attempt_time(&desk, "site2"),
+            Err(AppError::NotFound(_))
+        ));
+        assert!(access::keep_attempt_time(&caller(Role::Admin, None), "site9").is_ok());
+        for role in [Role::Org, Role::Grader, Role::Auditor, Role::Candidate] {
+            assert!(
+                matches!(
+                    access::pause_attempt(&caller(role, Some("site1")), "site1", true),
+                    Err(AppError::Forbidden)
+                ),
+                "{role:?}"
+            );
+        }
+    }
 }
