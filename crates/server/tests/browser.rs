@@ -23,7 +23,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use xcert_server::demo::{DemoOptions, DemoReport};
+use xcert_server::demo::{DemoCandidate, DemoOptions, DemoReport};
 use xcert_server::{Application, Config, Role};
 
 /// How long any one awaited page state may take before the test fails.
@@ -236,6 +236,61 @@ async fn candidate_view(base: &str, ticket: &str, id_number: &str, attempt: &str
         .expect("JSON")
 }
 
+/// Logs `candidate` in on the candidate page, starts the exam, and returns the attempt id.
+async fn log_in_and_start(client: &Client, base: &str, candidate: &DemoCandidate) -> String {
+    client.goto(&format!("{base}/")).await.expect("open /");
+    let ticket = client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Id("ticket"))
+        .await
+        .expect("the login form");
+    snap(client, "1-login").await;
+    ticket.send_keys(&candidate.ticket).await.expect("type");
+    client
+        .find(Locator::Id("id-number"))
+        .await
+        .expect("ID field")
+        .send_keys(&candidate.id_number)
+        .await
+        .expect("type");
+    client
+        .find(Locator::Id("login-button"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("click");
+    wait_until(
+        client,
+        "the start page",
+        "!document.getElementById('view-start').hidden && document.getElementById('start-facts').children.length > 0",
+    )
+    .await;
+    snap(client, "2-start").await;
+    client
+        .find(Locator::Id("start-button"))
+        .await
+        .expect("start button")
+        .click()
+        .await
+        .expect("click");
+    wait_until(
+        client,
+        "the paper",
+        "!document.getElementById('view-exam').hidden && document.querySelectorAll('article.item').length > 0",
+    )
+    .await;
+    js(
+        client,
+        "return sessionStorage.getItem('xcert.candidate.attempt');",
+    )
+    .await
+    .as_str()
+    .expect("an attempt id")
+    .to_owned()
+}
+
 /// A demo exam served on a random port, and a browser driven through chromedriver.
 struct Setup {
     server: Server,
@@ -321,61 +376,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
     };
     let candidate = report.candidates[0].clone();
 
-    // Log in and start.
-    client
-        .goto(&format!("{}/", server.base()))
-        .await
-        .expect("open /");
-    let ticket = client
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id("ticket"))
-        .await
-        .expect("the login form");
-    snap(&client, "1-login").await;
-    ticket.send_keys(&candidate.ticket).await.expect("type");
-    client
-        .find(Locator::Id("id-number"))
-        .await
-        .expect("ID field")
-        .send_keys(&candidate.id_number)
-        .await
-        .expect("type");
-    client
-        .find(Locator::Id("login-button"))
-        .await
-        .expect("login button")
-        .click()
-        .await
-        .expect("click");
-    wait_until(
-        &client,
-        "the start page",
-        "!document.getElementById('view-start').hidden && document.getElementById('start-facts').children.length > 0",
-    )
-    .await;
-    snap(&client, "2-start").await;
-    client
-        .find(Locator::Id("start-button"))
-        .await
-        .expect("start button")
-        .click()
-        .await
-        .expect("click");
-    wait_until(
-        &client,
-        "the paper",
-        "!document.getElementById('view-exam').hidden && document.querySelectorAll('article.item').length > 0",
-    )
-    .await;
-    let attempt = js(
-        &client,
-        "return sessionStorage.getItem('xcert.candidate.attempt');",
-    )
-    .await
-    .as_str()
-    .expect("an attempt id")
-    .to_owned();
+    let attempt = log_in_and_start(&client, &server.base(), &candidate).await;
     let remaining = js(
         &client,
         "return Number(document.getElementById('clock').dataset.remaining);",
@@ -739,6 +740,88 @@ async fn staff_log_in_and_see_the_lists_of_their_role() {
         "!document.getElementById('view-login').hidden",
     )
     .await;
+    client.close().await.expect("close the browser");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_by_the_staff_holds_the_answer_until_the_resume() {
+    let Some(Setup {
+        mut server,
+        report,
+        client,
+        _driver,
+        _scratch,
+    }) = setup().await
+    else {
+        return;
+    };
+    let candidate = report.candidates[1].clone();
+    let attempt = log_in_and_start(&client, &server.base(), &candidate).await;
+    let site = report
+        .staff
+        .iter()
+        .find(|staff| staff.role == Role::Site)
+        .expect("a demo site account");
+    let http = reqwest::Client::new();
+    let base = server.base();
+    let login: Value = http
+        .post(format!("{base}/api/v1/staff/sessions"))
+        .json(&json!({"username": site.username, "password": site.password}))
+        .send()
+        .await
+        .expect("staff login")
+        .json()
+        .await
+        .expect("JSON");
+    let token = login["token"].as_str().expect("a staff token").to_owned();
+    let paused = http
+        .post(format!("{base}/api/v1/attempts/{attempt}/pause"))
+        .bearer_auth(&token)
+        .json(&json!({"reason": "a fire drill"}))
+        .send()
+        .await
+        .expect("pause");
+    assert_eq!(paused.status(), 200, "{:?}", paused.text().await);
+
+    // The page does not know yet: the answer is refused with attempt_paused, kept, and the
+    // page shows the pause.
+    let single = item_of_type(&client, "single").await;
+    client
+        .find(Locator::Css(&format!(
+            "article[data-item=\"{single}\"] input[value=\"A\"]"
+        )))
+        .await
+        .expect("option A")
+        .click()
+        .await
+        .expect("click A");
+    wait_until(
+        &client,
+        "the paused page",
+        "document.getElementById('view-exam').classList.contains('paused') \
+         && document.getElementById('clock').textContent.includes('paused') \
+         && document.getElementById('save-status').dataset.pending === '1'",
+    )
+    .await;
+
+    let resumed = http
+        .post(format!("{base}/api/v1/attempts/{attempt}/resume"))
+        .bearer_auth(&token)
+        .json(&json!({"reason": "the drill is over"}))
+        .send()
+        .await
+        .expect("resume");
+    assert_eq!(resumed.status(), 200, "{:?}", resumed.text().await);
+    wait_until(
+        &client,
+        "the resumed page with the answer saved",
+        &format!("!document.getElementById('view-exam').classList.contains('paused') && {SAVED}"),
+    )
+    .await;
+    let view = candidate_view(&base, &candidate.ticket, &candidate.id_number, &attempt).await;
+    assert_eq!(view["status"], json!("in_progress"), "{view}");
+    assert_eq!(view["responses"][&single]["response"], json!("A"), "{view}");
     client.close().await.expect("close the browser");
     server.stop().await;
 }
