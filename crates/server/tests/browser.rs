@@ -745,7 +745,7 @@ async fn staff_log_in_and_see_the_lists_of_their_role() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pause_by_the_staff_holds_the_answer_until_the_resume() {
+async fn a_pause_holds_the_answer_until_the_resume_and_a_closed_attempt_stops_the_page() {
     let Some(Setup {
         mut server,
         report,
@@ -821,6 +821,46 @@ async fn a_pause_by_the_staff_holds_the_answer_until_the_resume() {
     .await;
     let view = candidate_view(&base, &candidate.ticket, &candidate.id_number, &attempt).await;
     assert_eq!(view["status"], json!("in_progress"), "{view}");
+    assert_eq!(view["responses"][&single]["response"], json!("A"), "{view}");
+
+    // Submitted from elsewhere (another device): the next answer is refused with
+    // attempt_closed, the sender stops and the page shows the end, saying one answer was late.
+    let login: Value = http
+        .post(format!("{base}/api/v1/candidate/sessions"))
+        .json(&json!({"ticket": candidate.ticket, "id_number": candidate.id_number}))
+        .send()
+        .await
+        .expect("candidate login")
+        .json()
+        .await
+        .expect("JSON");
+    let submitted: Value = http
+        .post(format!("{base}/api/v1/attempts/{attempt}/submit"))
+        .bearer_auth(login["token"].as_str().expect("a token"))
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(submitted["status"], json!("submitted"));
+    client
+        .find(Locator::Css(&format!(
+            "article[data-item=\"{single}\"] input[value=\"B\"]"
+        )))
+        .await
+        .expect("option B")
+        .click()
+        .await
+        .expect("click B");
+    wait_until(
+        &client,
+        "the end page after attempt_closed",
+        "document.body.dataset.attemptStatus === 'submitted' \
+         && !document.getElementById('end-pending').hidden",
+    )
+    .await;
+    let view = candidate_view(&base, &candidate.ticket, &candidate.id_number, &attempt).await;
     assert_eq!(view["responses"][&single]["response"], json!("A"), "{view}");
     client.close().await.expect("close the browser");
     server.stop().await;

@@ -1047,7 +1047,7 @@
     const count = pendingCount();
     $('end-pending').hidden = count === 0;
     $('end-pending').textContent = count
-      ? count + ' 题在截止后才保存，未被接受。' + count + ' answers were saved only after the deadline and were not accepted.'
+      ? count + ' 题答案在答卷结束后才送达，未被接受。' + count + ' answers reached the server only after the attempt had ended and were not accepted.'
       : '';
     document.body.dataset.attemptStatus = status;
     banner('', '');
