@@ -40,8 +40,10 @@
   let stopped = null; // null, or why saving has stopped for good
   let warned = {};
   let submitWanted = false;
+  let submitting = false;
   let tickTimer = null;
   let refreshTimer = null;
+  let pauseTimer = null;
 
   // ---------------------------------------------------------------- HTTP
   class HttpError extends Error {
@@ -375,6 +377,11 @@
     }
     persist();
     if (!offline) keepView();
+    if (!offline && !$('who').textContent) {
+      api('GET', '/candidate/me')
+        .then(({ data }) => { $('who').textContent = data.name + ' · ' + data.ticket; })
+        .catch(() => { /* only the top bar's name */ });
+    }
     networkDown = Boolean(offline);
     renderPaper(view.paper);
     for (const entry of items) {
@@ -458,6 +465,11 @@
   function html(markup) {
     const template = document.createElement('template');
     template.innerHTML = markup;
+    // A link in a stem must not navigate the exam page away.
+    for (const link of template.content.querySelectorAll('a[href]')) {
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+    }
     for (const img of template.content.querySelectorAll('img')) {
       const src = img.getAttribute('src') || '';
       img.removeAttribute('src');
@@ -869,7 +881,8 @@
     if (tickTimer) clearInterval(tickTimer);
     if (refreshTimer) clearInterval(refreshTimer);
     if (sendTimer) clearTimeout(sendTimer);
-    tickTimer = refreshTimer = sendTimer = null;
+    if (pauseTimer) clearInterval(pauseTimer);
+    tickTimer = refreshTimer = sendTimer = pauseTimer = null;
   }
 
   function formatRemaining(ms) {
@@ -952,7 +965,6 @@
     }
   }
 
-  let pauseTimer = null;
   function applyPause(paused) {
     attempt.status = paused ? 'paused' : (attempt.status === 'paused' ? 'in_progress' : attempt.status);
     $('view-exam').classList.toggle('paused', paused);
@@ -1002,7 +1014,6 @@
     schedule(0);
   }
 
-  let submitting = false;
   async function doSubmit() {
     if (submitting || !submitWanted) return;
     submitting = true;
