@@ -208,6 +208,20 @@ fn json_list(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Assignment rows per `INSERT` (3 parameters each, far below either backend's limit).
+const ASSIGNMENT_CHUNK: usize = 200;
+
+/// `INSERT INTO proctor_assignments ... VALUES ($1, $2, $3), ($4, $5, $6), ...` for `rows` rows.
+fn assignment_insert(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| format!("(${}, ${}, ${})", 3 * row + 1, 3 * row + 2, 3 * row + 3))
+        .collect();
+    format!(
+        "INSERT INTO proctor_assignments (draw_id, room_id, teacher_id) VALUES {}",
+        values.join(", ")
+    )
+}
+
 const DRAW_COLUMNS: &str = "id, sitting_id, number, seed, input_sha256, input, outcome, drawn_by, \
                             drawn_at, reason, superseded_at, superseded_by";
 
@@ -601,16 +615,17 @@ impl Storage {
                     .execute(&mut *tx)
                     .await?;
             }
-            for (room_id, teacher_id) in assignments {
-                sqlx::query(
-                    "INSERT INTO proctor_assignments (draw_id, room_id, teacher_id) VALUES ($1, $2, $3)",
-                )
-                .bind(&draw.id)
-                .bind(room_id)
-                .bind(teacher_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|error| classify(error, "proctor assignment", "room or teacher"))?;
+            // Multi-row statements: one round trip per chunk instead of one per proctor seat.
+            for chunk in assignments.chunks(ASSIGNMENT_CHUNK) {
+                let sql = assignment_insert(chunk.len());
+                let mut query = sqlx::query(&sql);
+                for (room_id, teacher_id) in chunk {
+                    query = query.bind(&draw.id).bind(room_id).bind(teacher_id);
+                }
+                query
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|error| classify(error, "proctor assignment", "room or teacher"))?;
             }
             append_audit!(&mut *tx, audit)?;
             tx.commit().await?;
@@ -741,5 +756,18 @@ impl Storage {
             .await?
         });
         Ok(row.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_assignment_insert_numbers_three_parameters_per_row() {
+        assert_eq!(
+            assignment_insert(2),
+            "INSERT INTO proctor_assignments (draw_id, room_id, teacher_id) VALUES ($1, $2, $3), ($4, $5, $6)"
+        );
     }
 }
