@@ -28,9 +28,13 @@ use sha2::{Digest, Sha256};
 use crate::error::AppError;
 
 /// The policy of every UI response.
+///
+/// `style-src-attr 'unsafe-inline'` admits `style` attributes only (never a `<style>` element
+/// or a script): the MathML of math in stems sets spacing and colours with them.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; font-src 'self'; \
-    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' blob: data:; \
+    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
 
 /// One embedded file: its name under `/ui/`, content type and text.
 struct Asset {
@@ -165,7 +169,9 @@ mod tests {
                 .to_str()
                 .expect("ASCII");
             assert!(policy.starts_with("default-src 'self'"), "{policy}");
-            assert!(!policy.contains("unsafe-inline"), "{policy}");
+            assert!(policy.contains("script-src 'self';"), "{policy}");
+            assert!(policy.contains("style-src 'self';"), "{policy}");
+            assert!(policy.contains("object-src 'none'"), "{policy}");
             assert!(!policy.contains("unsafe-eval"), "{policy}");
         }
     }
