@@ -37,6 +37,8 @@ async fn two_replicas_share_one_login_budget_through_redis() {
         config.redis_key_prefix = prefix.clone();
     })
     .await;
+    // The first replica has migrated the database before the second one opens it.
+    assert_eq!(first.get("/readyz", None).await.status, StatusCode::OK);
     let shared_database = first.database_url.clone();
     let second = TestApp::spawn_with(|config| {
         config.login_burst = 3;
@@ -66,6 +68,8 @@ async fn two_replicas_share_one_login_budget_through_redis() {
 async fn without_redis_each_replica_limits_on_its_own() {
     // The control for the test above: the same guesses with in-process buckets do not add up.
     let first = TestApp::spawn_with(|config| config.login_burst = 3).await;
+    // The first replica has migrated the database before the second one opens it.
+    assert_eq!(first.get("/readyz", None).await.status, StatusCode::OK);
     let shared_database = first.database_url.clone();
     let second = TestApp::spawn_with(|config| {
         config.login_burst = 3;
