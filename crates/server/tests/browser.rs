@@ -154,6 +154,11 @@ impl Server {
 
 /// Polls `script` (a JavaScript expression) in the page until it is truthy; returns its value.
 async fn wait_until(client: &Client, what: &str, script: &str) -> Value {
+    wait_longer(client, what, script, PATIENCE).await
+}
+
+/// [`wait_until`] with a limit of its own.
+async fn wait_longer(client: &Client, what: &str, script: &str, patience: Duration) -> Value {
     let started = Instant::now();
     let body = format!("return ({script});");
     loop {
@@ -168,7 +173,7 @@ async fn wait_until(client: &Client, what: &str, script: &str) -> Value {
         if truthy {
             return value;
         }
-        if started.elapsed() > PATIENCE {
+        if started.elapsed() > patience {
             let status = client
                 .execute(
                     "return document.getElementById('save-status').dataset.state + ' / ' + document.body.innerText.slice(0, 400);",
@@ -301,7 +306,7 @@ struct Setup {
 }
 
 /// Everything the browser tests need, or `None` (after saying SKIPPED) without chromedriver.
-async fn setup() -> Option<Setup> {
+async fn setup(duration_secs: i64) -> Option<Setup> {
     let Some(chromedriver) = on_path("chromedriver") else {
         eprintln!(
             "SKIPPED: chromedriver is not on PATH; install chromium and chromium-driver to run the browser test"
@@ -318,7 +323,7 @@ async fn setup() -> Option<Setup> {
         .expect("open the database")
         .install_demo(&DemoOptions {
             candidates: 2,
-            duration_secs: 3600,
+            duration_secs,
             objective_only: true,
         })
         .await
@@ -370,7 +375,7 @@ async fn a_candidate_sits_the_exam_in_chromium_and_no_answer_is_lost() {
         client,
         _driver,
         _scratch,
-    }) = setup().await
+    }) = setup(3600).await
     else {
         return;
     };
@@ -622,7 +627,7 @@ async fn staff_log_in_and_see_the_lists_of_their_role() {
         client,
         _driver,
         _scratch,
-    }) = setup().await
+    }) = setup(3600).await
     else {
         return;
     };
@@ -752,7 +757,7 @@ async fn a_pause_holds_the_answer_until_the_resume_and_a_closed_attempt_stops_th
         client,
         _driver,
         _scratch,
-    }) = setup().await
+    }) = setup(3600).await
     else {
         return;
     };
@@ -862,6 +867,71 @@ async fn a_pause_holds_the_answer_until_the_resume_and_a_closed_attempt_stops_th
     .await;
     let view = candidate_view(&base, &candidate.ticket, &candidate.id_number, &attempt).await;
     assert_eq!(view["responses"][&single]["response"], json!("A"), "{view}");
+    client.close().await.expect("close the browser");
+    server.stop().await;
+}
+
+/// The shortest exam the demo makes (60 s): the one-minute warning shows at once; at zero the
+/// inputs are disabled and the page says time is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_deadline_the_page_stops_answering_and_says_time_is_up() {
+    let Some(Setup {
+        mut server,
+        report,
+        client,
+        _driver,
+        _scratch,
+    }) = setup(60).await
+    else {
+        return;
+    };
+    let candidate = report.candidates[0].clone();
+    let attempt = log_in_and_start(&client, &server.base(), &candidate).await;
+    wait_until(
+        &client,
+        "the one-minute warning",
+        "!document.getElementById('banner').hidden \
+         && document.getElementById('banner').textContent.includes('1 minute left')",
+    )
+    .await;
+    let single = item_of_type(&client, "single").await;
+    client
+        .find(Locator::Css(&format!(
+            "article[data-item=\"{single}\"] input[value=\"C\"]"
+        )))
+        .await
+        .expect("option C")
+        .click()
+        .await
+        .expect("click C");
+    wait_until(&client, "the answer saved", SAVED).await;
+    // The deadline is a minute after the start: wait for it, polling.
+    wait_longer(
+        &client,
+        "the end of time",
+        "!document.getElementById('view-end').hidden \
+         && document.getElementById('end-title').textContent.includes('Time is up')",
+        Duration::from_secs(120),
+    )
+    .await;
+    let disabled = js(
+        &client,
+        "return [...document.querySelectorAll('#paper input')].every(input => input.disabled);",
+    )
+    .await;
+    assert_eq!(
+        disabled,
+        json!(true),
+        "no input is left open after the deadline"
+    );
+    let view = candidate_view(
+        &server.base(),
+        &candidate.ticket,
+        &candidate.id_number,
+        &attempt,
+    )
+    .await;
+    assert_eq!(view["responses"][&single]["response"], json!("C"), "{view}");
     client.close().await.expect("close the browser");
     server.stop().await;
 }
