@@ -731,7 +731,10 @@
       }
       return;
     }
-    const seq = (store.seqs[itemId] || 0) + 1;
+    // Monotonic per item, and the server-corrected time in ms when that is higher: across
+    // two computers (a candidate moved after a crash) the later answer wins, never an older
+    // one that was stuck in the first computer's queue.
+    const seq = Math.max((store.seqs[itemId] || 0) + 1, Math.floor(serverNow()));
     store.seqs[itemId] = seq;
     store.pending[itemId] = { seq, response: value, due };
     persist();
