@@ -217,10 +217,6 @@ fn bank_archive() -> Result<Vec<u8>, DemoError> {
         .map_err(|error| DemoError::Options(format!("packing the demo bank: {error}")))
 }
 
-struct Accounts {
-    report: Vec<DemoStaff>,
-}
-
 /// A staff account with a generated password, not stored yet, and its login.
 async fn new_staff(
     username: &str,
@@ -305,7 +301,7 @@ pub(crate) async fn install(
         return Err(DemoError::AlreadyInstalled(existing.code));
     }
     let now = now_seconds();
-    let mut accounts = Accounts { report: Vec::new() };
+    let mut staff: Vec<DemoStaff> = Vec::new();
     // The admin: `admin` on an empty database, else a demo admin beside the existing one.
     let admin_name = if storage
         .staff_by_username(crate::app::FIRST_ADMIN_USERNAME)
@@ -319,7 +315,7 @@ pub(crate) async fn install(
     };
     let (admin, login) =
         staff_account(state, "system", admin_name, Role::Admin, None, None).await?;
-    accounts.report.push(login);
+    staff.push(login);
     let actor = admin.id.as_str();
 
     let organization = Organization {
@@ -409,10 +405,10 @@ pub(crate) async fn install(
         None,
     )
     .await?;
-    accounts.report.push(login);
+    staff.push(login);
     let (_, login) =
         staff_account(state, actor, "demo.site", Role::Site, None, Some(&site.id)).await?;
-    accounts.report.push(login);
+    staff.push(login);
     let (_, login) = staff_account(
         state,
         actor,
@@ -422,7 +418,7 @@ pub(crate) async fn install(
         None,
     )
     .await?;
-    accounts.report.push(login);
+    staff.push(login);
 
     // The bank, uploaded as an organization would: a tar of the bank directory.
     let version = crate::banks::upload_bank(
@@ -580,7 +576,7 @@ pub(crate) async fn install(
             // Stored by create_teacher, in the teacher's transaction.
             let (user, login) =
                 new_staff("demo.proctor", Role::Proctor, None, Some(&partner.id)).await?;
-            accounts.report.push(login);
+            staff.push(login);
             Some(user)
         } else {
             None
@@ -633,7 +629,7 @@ pub(crate) async fn install(
             })
             .collect(),
         candidates,
-        staff: accounts.report,
+        staff,
     })
 }
 
