@@ -17,16 +17,20 @@
 
 mod app;
 mod auth;
+pub mod analysis;
 pub mod banks;
 pub mod config;
+pub mod credentials;
 pub mod delivery;
 pub mod demo;
 mod error;
 mod extract;
 pub mod identity;
+pub mod marking;
 pub mod proctoring;
 mod random;
 mod ratelimit;
+pub mod results;
 mod routes;
 pub mod sittings;
 pub mod storage;

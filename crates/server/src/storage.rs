@@ -76,9 +76,13 @@ macro_rules! append_audit {
     };
 }
 
+pub mod analysis;
 pub mod banks;
+pub mod credentials;
 pub mod delivery;
+pub mod marking;
 pub mod proctoring;
+pub mod results;
 pub mod sittings;
 
 /// One line of the audit log: who did what to which object, when, and the SHA-256 of the

@@ -23,13 +23,17 @@ use crate::auth::{Caller, CandidateCaller, Role};
 use crate::error::AppError;
 
 pub(crate) mod access;
+mod analysis;
 mod attempts;
 mod audit;
 mod banks;
 mod candidates;
+mod credentials;
+mod marking;
 mod openapi;
 mod organizations;
 mod proctoring;
+mod results;
 mod sites;
 mod sittings;
 mod staff;
@@ -115,6 +119,10 @@ fn table() -> Vec<Route> {
     routes.extend(candidates::routes());
     routes.extend(attempts::routes());
     routes.extend(proctoring::routes());
+    routes.extend(marking::routes());
+    routes.extend(results::routes());
+    routes.extend(credentials::routes());
+    routes.extend(analysis::routes());
     routes
 }
 

@@ -1,0 +1,1 @@
+//! Item analysis after publication: facility, discrimination, distractors, flags, score histogram.

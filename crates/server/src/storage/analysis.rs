@@ -1,0 +1,1 @@
+//! Storage for [`crate::analysis`].
