@@ -211,6 +211,48 @@ pub(crate) fn pause_attempt(
     }
 }
 
+/// Setting up a sitting's marking (double-marking settings, grader assignments): admin, and
+/// staff of the organization owning the sitting.
+pub(crate) fn manage_marking(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("sitting")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading a sitting's marking set-up: admin, auditor, and staff of the owning organization.
+pub(crate) fn read_marking(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => manage_marking(caller, organization_id),
+    }
+}
+
+/// Reading a sitting's marking progress: as [`read_marking`], and a grader assigned to an item
+/// of the sitting (`grader_assigned`, looked up by the caller for graders only).
+pub(crate) fn read_marking_progress(
+    caller: &Caller,
+    organization_id: &str,
+    grader_assigned: bool,
+) -> Result<(), AppError> {
+    match caller.role {
+        Role::Grader if grader_assigned => Ok(()),
+        Role::Grader => Err(AppError::NotFound("sitting")),
+        _ => read_marking(caller, organization_id),
+    }
+}
+
+/// Taking and marking scripts: graders only (the hand-out itself is scoped to the items the
+/// grader is assigned to).
+pub(crate) fn mark_scripts(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Grader => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
