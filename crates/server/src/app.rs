@@ -249,7 +249,8 @@ impl Application {
         );
         let storage = self.state.storage.clone();
         let (stop_sweeper, sweeper_stop) = tokio::sync::watch::channel(false);
-        let sweeper = crate::delivery::sweeper::start(self.state.clone(), sweeper_stop);
+        let sweeper = crate::delivery::sweeper::start(self.state.clone(), sweeper_stop.clone());
+        let grading = crate::delivery::scoring::start(self.state.clone(), sweeper_stop);
         let app = router(self.state);
         let served = axum::serve(
             listener,
@@ -257,10 +258,12 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        // Every acknowledged save is already committed; stop the sweeper, let the writer
+        // Every acknowledged save is already committed; stop the sweeper and the grading pass
+        // (what it has not graded waits in the database for the next start), let the writer
         // drain what is queued, then close the database.
         let _ = stop_sweeper.send(true);
         let _ = sweeper.await;
+        let _ = grading.await;
         self.writer_tasks.finish(Duration::from_secs(10)).await;
         served?;
         storage.close().await;

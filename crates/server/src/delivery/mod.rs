@@ -5,8 +5,10 @@
 //!   sanitized HTML, never a key).
 //! - [`writer`]: group commit: every save goes through one writer task that commits batches
 //!   and acknowledges a save only after its batch's commit.
-//! - [`sweeper`]: closes attempts whose deadline (plus the grace) has passed, at their deadline,
-//!   and grades them; safe when every replica runs it.
+//! - [`sweeper`]: closes attempts whose deadline (plus the grace) has passed, at their deadline;
+//!   safe when every replica runs it.
+//! - [`scoring`]: the grading pass: objective scores of closed attempts, after the close (a
+//!   submit is acknowledged once the close is durable), through the writer's low-priority lane.
 //! - [`grading`]: pure objective grading.
 //!
 //! Time rules (docs/OPERATIONS.md, "Delivery"): the server's clock is the only clock. At start
@@ -17,6 +19,7 @@
 
 pub(crate) mod grading;
 pub(crate) mod paper;
+pub(crate) mod scoring;
 pub(crate) mod sweeper;
 pub mod writer;
 
@@ -51,6 +54,8 @@ pub(crate) struct Delivery {
     pub(crate) writer: Writer,
     /// Paper sources per sitting (bank version + blueprint never change for a sitting).
     sittings: Mutex<HashMap<String, Arc<SittingPapers>>>,
+    /// Woken by every close, so the grading pass starts at once.
+    pub(crate) closed: tokio::sync::Notify,
 }
 
 /// Sittings whose papers are kept; past this the cache starts over.
@@ -100,6 +105,7 @@ impl Delivery {
         Self {
             writer,
             sittings: Mutex::new(HashMap::new()),
+            closed: tokio::sync::Notify::new(),
         }
     }
 

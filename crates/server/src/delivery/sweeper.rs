@@ -1,21 +1,20 @@
 //! The auto-submit sweeper: every [`PERIOD`] it closes the attempts whose deadline plus the
 //! grace has passed, as `expired` with `finished_at` = the deadline (not the sweeper's time),
-//! and grades them in the same transaction.
+//! then wakes the grading pass ([`super::scoring`]).
 //!
 //! Every replica may run it: the conditional `UPDATE ... WHERE status = 'in_progress' AND
 //! deadline + grace < now` in [`Storage::write_batch`](crate::storage::Storage::write_batch)
-//! is the claim, and only the replica whose update changed the row grades it.
+//! is the claim, so an attempt is closed once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{GRACE_MS, grade_paper, now_ms, paper::DrawnPaper};
+use super::{GRACE_MS, now_ms};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::storage::delivery::{Attempt, Close, CloseOutcome, Closing, Grader, StoredResponse};
+use crate::storage::delivery::{Close, CloseOutcome, Closing};
 
 /// How often the sweeper looks for attempts to close.
 pub(crate) const PERIOD: Duration = Duration::from_secs(1);
@@ -47,17 +46,7 @@ pub(crate) async fn sweep(state: &AppState, now: i64) -> Result<usize, AppError>
         .attempts_due(now, GRACE_MS, PASS_LIMIT)
         .await?;
     let mut closes = tokio::task::JoinSet::new();
-    for (attempt_id, bank_version_id) in due {
-        let bank = crate::banks::load_bank(state, &bank_version_id).await?;
-        let grade: Grader = Arc::new(move |attempt: &Attempt, responses: &[StoredResponse]| {
-            match serde_json::from_str::<DrawnPaper>(&attempt.paper) {
-                Ok(paper) => grade_paper(&paper, &bank, responses),
-                Err(error) => {
-                    tracing::error!(%error, attempt = %attempt.id, "a stored paper does not parse; left ungraded");
-                    Vec::new()
-                }
-            }
-        });
+    for (attempt_id, _) in due {
         let writer = state.delivery.writer.clone();
         closes.spawn(async move {
             writer
@@ -65,12 +54,12 @@ pub(crate) async fn sweep(state: &AppState, now: i64) -> Result<usize, AppError>
                     attempt_id,
                     closing: Closing::Expire,
                     now,
-                    grade,
                 })
                 .await
         });
     }
     let mut closed = 0;
+    let wake = !closes.is_empty();
     let mut failure = None;
     while let Some(done) = closes.join_next().await {
         match done {
@@ -84,6 +73,11 @@ pub(crate) async fn sweep(state: &AppState, now: i64) -> Result<usize, AppError>
         Some(text) => Err(AppError::Internal(format!(
             "closing expired attempts: {text}"
         ))),
-        None => Ok(closed),
+        None => {
+            if wake {
+                state.delivery.closed.notify_one();
+            }
+            Ok(closed)
+        }
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! Every save, and every submit, goes through one channel to a writer task. The task takes
 //! whatever is queued (up to [`MAX_BATCH`]), writes it in ONE transaction
-//! ([`Storage::write_batch`]: saves first, then the closes with their grading; SQLite with
-//! `synchronous=FULL`, or a PostgreSQL commit), and only after the commit answers each request
-//! through its oneshot. One fsync then covers hundreds of saves: SQLite manages a few
+//! ([`Storage::write_batch`]: saves first, then the closes; SQLite with `synchronous=FULL`, or
+//! a PostgreSQL commit), and only after the commit answers each request through its oneshot.
+//! The grading pass's scores come through a second, low-priority channel: a batch carries at
+//! most [`MAX_GRADES`] of them, and only after everything waiting in the first channel, so
+//! grading a submit rush never makes a save wait for more than a few attempts' scores. One fsync then covers hundreds of saves: SQLite manages a few
 //! thousand single-row durable transactions per second but hundreds of thousands of rows per
 //! second in batches. While a batch commits, the next one queues, so batches grow with load
 //! by themselves and a lone save is not delayed by any timer. Submits ride in the same batches,
@@ -21,11 +23,13 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::storage::delivery::{Close, CloseOutcome, Save, SaveOutcome};
+use crate::storage::delivery::{AttemptScores, Close, CloseOutcome, Save, SaveOutcome};
 use crate::storage::{Storage, StorageError};
 
 /// Most saves written in one transaction.
 pub const MAX_BATCH: usize = 1_000;
+/// Most attempts' scores written in one batch (about 35 rows each).
+pub const MAX_GRADES: usize = 16;
 /// Saves that may wait in the channel before a handler waits to enqueue (backpressure).
 const QUEUE: usize = 65_536;
 /// Pause before retrying a failed batch.
@@ -51,12 +55,17 @@ enum Job {
         close: Close,
         reply: oneshot::Sender<Result<CloseOutcome, WriteError>>,
     },
+    Grade {
+        grade: AttemptScores,
+        reply: oneshot::Sender<Result<bool, WriteError>>,
+    },
 }
 
 /// A handle for sending saves to the writer tasks; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
     sender: mpsc::Sender<Job>,
+    grades: mpsc::Sender<Job>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -79,15 +88,19 @@ impl Writer {
     /// their attempt's deadline plus `grace_ms`.
     pub fn start(storage: &Storage, grace_ms: i64, workers: usize) -> (Writer, WriterTasks) {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let receiver = Arc::new(Mutex::new(receiver));
+        let (grades, graded) = mpsc::channel(QUEUE);
+        let receivers = Arc::new(Mutex::new(Receivers {
+            urgent: receiver,
+            grades: graded,
+        }));
         let handles = (0..workers.max(1))
             .map(|_| {
                 let storage = storage.clone();
-                let receiver = Arc::clone(&receiver);
-                tokio::spawn(async move { run(storage, grace_ms, receiver).await })
+                let receivers = Arc::clone(&receivers);
+                tokio::spawn(async move { run(storage, grace_ms, receivers).await })
             })
             .collect();
-        (Writer { sender }, WriterTasks { handles })
+        (Writer { sender, grades }, WriterTasks { handles })
     }
 
     /// Queues a save and waits until it is durable (or refused, or failed).
@@ -100,12 +113,22 @@ impl Writer {
         answer.await.unwrap_or(Err(WriteError::Stopped))
     }
 
-    /// Queues the closing of an attempt (submit or expiry, with its grading) and waits until
-    /// it is durable.
+    /// Queues the closing of an attempt (submit or expiry) and waits until it is durable.
     pub async fn close(&self, close: Close) -> Result<CloseOutcome, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Job::Close { close, reply })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        answer.await.unwrap_or(Err(WriteError::Stopped))
+    }
+
+    /// Queues the scores of a closed attempt (low priority: after every queued save and
+    /// close) and waits until they are durable; `Ok(false)` when they were recorded before.
+    pub async fn grade(&self, grade: AttemptScores) -> Result<bool, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.grades
+            .send(Job::Grade { grade, reply })
             .await
             .map_err(|_| WriteError::Stopped)?;
         answer.await.unwrap_or(Err(WriteError::Stopped))
@@ -129,18 +152,41 @@ async fn futures_join_all(handles: Vec<JoinHandle<()>>) {
     }
 }
 
-async fn run(storage: Storage, grace_ms: i64, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+struct Receivers {
+    urgent: mpsc::Receiver<Job>,
+    grades: mpsc::Receiver<Job>,
+}
+
+async fn run(storage: Storage, grace_ms: i64, receivers: Arc<Mutex<Receivers>>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH + MAX_GRADES);
     loop {
         {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
+            let mut receivers = receivers.lock().await;
+            let Receivers { urgent, grades } = &mut *receivers;
+            // Saves and closes first; scores only when nothing urgent is waiting.
+            let first = tokio::select! {
+                biased;
+                job = urgent.recv() => job,
+                job = grades.recv() => job,
+            };
+            let Some(first) = first else {
+                // Both channels are closed only when every Writer handle is gone.
                 return;
             };
+            let mut graded = usize::from(matches!(first, Job::Grade { .. }));
             batch.push(first);
             while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
+                match urgent.try_recv() {
                     Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            while graded < MAX_GRADES {
+                match grades.try_recv() {
+                    Ok(job) => {
+                        batch.push(job);
+                        graded += 1;
+                    }
                     Err(_) => break,
                 }
             }
@@ -152,42 +198,48 @@ async fn run(storage: Storage, grace_ms: i64, receiver: Arc<Mutex<mpsc::Receiver
 async fn write(storage: &Storage, grace_ms: i64, batch: &mut Vec<Job>) {
     let mut saves = Vec::new();
     let mut closes = Vec::new();
+    let mut grades = Vec::new();
     for job in batch.iter() {
         match job {
             Job::Save { save, .. } => saves.push(save.clone()),
             Job::Close { close, .. } => closes.push(close.clone()),
+            Job::Grade { grade, .. } => grades.push(grade.clone()),
         }
     }
-    let mut result = storage.write_batch(&saves, &closes, grace_ms).await;
+    let mut result = storage
+        .write_batch(&saves, &closes, &grades, grace_ms)
+        .await;
     if let Err(error) = &result {
         if retryable(error) {
-            tracing::warn!(%error, saves = saves.len(), closes = closes.len(), "retrying a failed batch");
+            tracing::warn!(%error, saves = saves.len(), closes = closes.len(), grades = grades.len(), "retrying a failed batch");
             tokio::time::sleep(RETRY_AFTER).await;
-            result = storage.write_batch(&saves, &closes, grace_ms).await;
+            result = storage
+                .write_batch(&saves, &closes, &grades, grace_ms)
+                .await;
         }
     }
     match result {
-        Ok((saved, closed)) => {
-            let (mut saved, mut closed) = (saved.into_iter(), closed.into_iter());
+        Ok(outcome) => {
+            let mut saved = outcome.saves.into_iter();
+            let mut closed = outcome.closes.into_iter();
+            let mut graded = outcome.grades.into_iter();
+            let missing = |what: &str| WriteError::Failed(format!("a {what} without an outcome"));
             for job in batch.drain(..) {
                 match job {
                     Job::Save { reply, .. } => {
-                        let outcome = saved.next().ok_or_else(|| {
-                            WriteError::Failed("a save without an outcome".to_owned())
-                        });
-                        let _ = reply.send(outcome);
+                        let _ = reply.send(saved.next().ok_or_else(|| missing("save")));
                     }
                     Job::Close { reply, .. } => {
-                        let outcome = closed.next().ok_or_else(|| {
-                            WriteError::Failed("a close without an outcome".to_owned())
-                        });
-                        let _ = reply.send(outcome);
+                        let _ = reply.send(closed.next().ok_or_else(|| missing("close")));
+                    }
+                    Job::Grade { reply, .. } => {
+                        let _ = reply.send(graded.next().ok_or_else(|| missing("grade")));
                     }
                 }
             }
         }
         Err(error) => {
-            tracing::error!(%error, saves = saves.len(), closes = closes.len(), "a batch failed; nothing in it is acknowledged");
+            tracing::error!(%error, saves = saves.len(), closes = closes.len(), grades = grades.len(), "a batch failed; nothing in it is acknowledged");
             let text = error.to_string();
             for job in batch.drain(..) {
                 match job {
@@ -195,6 +247,9 @@ async fn write(storage: &Storage, grace_ms: i64, batch: &mut Vec<Job>) {
                         let _ = reply.send(Err(WriteError::Failed(text.clone())));
                     }
                     Job::Close { reply, .. } => {
+                        let _ = reply.send(Err(WriteError::Failed(text.clone())));
+                    }
+                    Job::Grade { reply, .. } => {
                         let _ = reply.send(Err(WriteError::Failed(text.clone())));
                     }
                 }

@@ -33,13 +33,13 @@ use crate::auth::{Caller, CandidateCaller, Role};
 use crate::delivery::paper::{
     DrawnPaper, PaperSource, candidate_paper, paper_shows_media, validate_response,
 };
-use crate::delivery::{SittingPapers, WriteError, grade_paper, now_ms, parse_paper, rfc3339_ms};
+use crate::delivery::{SittingPapers, WriteError, now_ms, parse_paper, rfc3339_ms};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::random;
 use crate::storage::delivery::{
-    Attempt, AttemptStatus, Close, CloseOutcome, Closing, Grader, NewAttempt, Save, SaveOutcome,
-    StoredResponse, TimeAdjustment,
+    Attempt, AttemptStatus, Close, CloseOutcome, Closing, NewAttempt, Save, SaveOutcome,
+    TimeAdjustment,
 };
 
 /// Staff who may grant extra time.
@@ -453,25 +453,22 @@ async fn submit(
     if attempt.status == AttemptStatus::Paused {
         return Err(paused_error());
     }
-    let now = now_ms();
-    let bank = crate::banks::load_bank(&state, &attempt.bank_version_id).await?;
-    let paper = parse_paper(&attempt.paper)?;
-    let grade: Grader = Arc::new(move |_: &Attempt, responses: &[StoredResponse]| {
-        grade_paper(&paper, &bank, responses)
-    });
+    // Acknowledged once the close is durable; the grading pass scores the paper afterwards.
     let outcome = state
         .delivery
         .writer
         .close(Close {
             attempt_id: id.clone(),
             closing: Closing::Submit,
-            now,
-            grade,
+            now: now_ms(),
         })
         .await
         .map_err(write_error)?;
     match outcome {
-        CloseOutcome::Closed(status) => Ok(JsonResponse(json!({"status": status.as_str()}))),
+        CloseOutcome::Closed(status) => {
+            state.delivery.closed.notify_one();
+            Ok(JsonResponse(json!({"status": status.as_str()})))
+        }
         CloseOutcome::Unchanged(status) if status.is_closed() => {
             Ok(JsonResponse(json!({"status": status.as_str()})))
         }

@@ -12,9 +12,13 @@
 //!   where it is `in_progress` and the save arrived by the deadline plus the grace; closing
 //!   ([`Storage::close_attempt`]) flips the status in its own transaction. On SQLite the first
 //!   statement of each of these transactions is a write, so they run one at a time against the
-//!   latest data. On PostgreSQL the batch first takes `FOR SHARE` locks on its attempts (in id
-//!   order), so a submit's `UPDATE` waits for the batch to commit and then grades what it saved,
-//!   and a batch after the submit sees the closed status.
+//!   latest data. On PostgreSQL the batch first locks its attempts `FOR UPDATE` (in id order), so
+//!   a submit's `UPDATE` waits for a batch saving into that attempt to commit, and a batch
+//!   after the submit sees the closed status.
+//! - **Scores come from what was saved before the close.** Closing only changes the status;
+//!   the grading pass reads the responses of a closed attempt, which no save can change any
+//!   more, and records the scores with `graded_at` in one transaction
+//!   ([`Storage::write_batch`] with [`AttemptScores`]).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -203,15 +207,10 @@ pub enum CloseOutcome {
     NoAttempt,
 }
 
-/// Grades a closed attempt from its responses: per item `(item id, score in hundredths or
-/// `None` for manual grading, the item's points in hundredths)`. Pure; may be called again
-/// when a failed transaction is retried.
-pub type Grader = std::sync::Arc<
-    dyn Fn(&Attempt, &[StoredResponse]) -> Vec<(String, Option<u32>, u32)> + Send + Sync,
->;
-
-/// A request to close an attempt, written in a batch with saves.
-#[derive(Clone)]
+/// A request to close an attempt, written in a batch with saves. Closing only fixes the
+/// status and the finish time; the objective scores follow in a later batch
+/// ([`AttemptScores`], written by the grading pass, `crate::delivery::scoring`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Close {
     /// The attempt.
     pub attempt_id: String,
@@ -219,18 +218,43 @@ pub struct Close {
     pub closing: Closing,
     /// Unix ms when the request reached the server (a submit counts then).
     pub now: i64,
-    /// Grades the attempt once closed.
-    pub grade: Grader,
 }
 
-impl std::fmt::Debug for Close {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Close")
-            .field("attempt_id", &self.attempt_id)
-            .field("closing", &self.closing)
-            .field("now", &self.now)
-            .finish_non_exhaustive()
-    }
+/// The objective scores of one closed attempt, as the grading pass computed them: per item
+/// `(item id, score in hundredths or None for manual grading, the item's points)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptScores {
+    /// The attempt (closed: submitted or expired).
+    pub attempt_id: String,
+    /// Per item of the paper, in paper order.
+    pub scores: Vec<(String, Option<u32>, u32)>,
+    /// Unix ms.
+    pub graded_at: i64,
+}
+
+/// A closed attempt that the grading pass has not scored yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UngradedAttempt {
+    /// The attempt.
+    pub id: String,
+    /// Its sitting.
+    pub sitting_id: String,
+    /// The pinned bank version (to find the keys).
+    pub bank_version_id: String,
+    /// The drawn paper JSON.
+    pub paper: String,
+}
+
+/// What one [`Storage::write_batch`] did, in the order of its inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// One per save.
+    pub saves: Vec<SaveOutcome>,
+    /// One per close.
+    pub closes: Vec<CloseOutcome>,
+    /// One per [`AttemptScores`]: whether this batch recorded them (false: another grading
+    /// pass had already, or the attempt is not closed).
+    pub grades: Vec<bool>,
 }
 
 /// A time adjustment by staff.
@@ -375,8 +399,8 @@ fn scores_sql(rows: usize) -> String {
     )
 }
 
-/// Closes one attempt inside the transaction `$tx` and writes its scores; evaluates to a
-/// [`CloseOutcome`]. A macro, like `on_pool!`, so the same statements run on either backend.
+/// Closes one attempt inside the transaction `$tx`; evaluates to a [`CloseOutcome`]. A macro,
+/// like `on_pool!`, so the same statements run on either backend.
 macro_rules! close_in {
     ($tx:ident, $close:expr, $grace_ms:expr) => {{
         let close: &Close = $close;
@@ -407,56 +431,60 @@ macro_rules! close_in {
             .rows_affected()
                 == 1;
         }
-        let select = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = $1");
-        let row: Option<AttemptRow> = sqlx::query_as(&select)
+        let status: Option<(String,)> = sqlx::query_as("SELECT status FROM attempts WHERE id = $1")
             .bind(&close.attempt_id)
             .fetch_optional(&mut *$tx)
             .await?;
-        match row {
+        match status {
             None => CloseOutcome::NoAttempt,
-            Some(row) => {
-                let attempt = attempt_from_row(row)?;
+            Some((status,)) => {
+                let status = AttemptStatus::parse(&status)?;
                 if closed {
-                    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
-                        "SELECT item_id, seq, response, saved_at FROM responses WHERE attempt_id = $1 ORDER BY item_id",
-                    )
-                    .bind(&close.attempt_id)
-                    .fetch_all(&mut *$tx)
-                    .await?;
-                    let responses: Vec<StoredResponse> = rows
-                        .into_iter()
-                        .map(|(item_id, seq, response, saved_at)| StoredResponse {
-                            item_id,
-                            seq,
-                            response,
-                            saved_at,
-                        })
-                        .collect();
-                    let scores = (close.grade)(&attempt, &responses);
-                    let mut rest: &[(String, Option<u32>, u32)] = &scores;
-                    while !rest.is_empty() {
-                        let (chunk, tail) = rest.split_at(chunk_size(rest.len()));
-                        rest = tail;
-                        let sql = scores_sql(chunk.len());
-                        let mut query = sqlx::query(&sql);
-                        for (item_id, score, max) in chunk {
-                            let state = if score.is_some() { "graded" } else { "needs_manual" };
-                            query = query
-                                .bind(&close.attempt_id)
-                                .bind(item_id)
-                                .bind(state)
-                                .bind(score.map(i64::from))
-                                .bind(i64::from(*max))
-                                .bind(close.now);
-                        }
-                        query.execute(&mut *$tx).await?;
-                    }
-                    CloseOutcome::Closed(attempt.status)
+                    CloseOutcome::Closed(status)
                 } else {
-                    CloseOutcome::Unchanged(attempt.status)
+                    CloseOutcome::Unchanged(status)
                 }
             }
         }
+    }};
+}
+
+/// Records one closed attempt's scores inside the transaction `$tx`, once: the `graded_at`
+/// claim and the rows are written together; evaluates to whether this call recorded them.
+macro_rules! grade_in {
+    ($tx:ident, $grade:expr) => {{
+        let grade: &AttemptScores = $grade;
+        let claimed = sqlx::query(
+            "UPDATE attempts SET graded_at = $2 \
+             WHERE id = $1 AND graded_at IS NULL AND status IN ('submitted', 'expired')",
+        )
+        .bind(&grade.attempt_id)
+        .bind(grade.graded_at)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if claimed {
+            let mut rest: &[(String, Option<u32>, u32)] = &grade.scores;
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(chunk_size(rest.len()));
+                rest = tail;
+                let sql = scores_sql(chunk.len());
+                let mut query = sqlx::query(&sql);
+                for (item_id, score, max) in chunk {
+                    let state = if score.is_some() { "graded" } else { "needs_manual" };
+                    query = query
+                        .bind(&grade.attempt_id)
+                        .bind(item_id)
+                        .bind(state)
+                        .bind(score.map(i64::from))
+                        .bind(i64::from(*max))
+                        .bind(grade.graded_at);
+                }
+                query.execute(&mut *$tx).await?;
+            }
+        }
+        claimed
     }};
 }
 
@@ -606,39 +634,39 @@ impl Storage {
         saves: &[Save],
         grace_ms: i64,
     ) -> Result<Vec<SaveOutcome>, StorageError> {
-        Ok(self.write_batch(saves, &[], grace_ms).await?.0)
+        Ok(self.write_batch(saves, &[], &[], grace_ms).await?.saves)
     }
 
-    /// Closes an attempt and writes its objective scores in the same transaction (see
-    /// [`Storage::write_batch`]). Only one caller ever closes an attempt: the status change is
-    /// the claim.
+    /// Closes an attempt (see [`Storage::write_batch`]). Only one caller ever closes an
+    /// attempt: the status change is the claim.
     pub async fn close_attempt(
         &self,
         close: &Close,
         grace_ms: i64,
     ) -> Result<CloseOutcome, StorageError> {
-        let (_, mut outcomes) = self
-            .write_batch(&[], std::slice::from_ref(close), grace_ms)
-            .await?;
-        outcomes
+        self.write_batch(&[], std::slice::from_ref(close), &[], grace_ms)
+            .await?
+            .closes
             .pop()
             .ok_or_else(|| StorageError::Corrupt("a close without an outcome".to_owned()))
     }
 
-    /// Writes saves and closes attempts in ONE transaction (group commit): first the saves,
-    /// as [`Storage::save_batch`] says, then each close in order: a submit is accepted until
-    /// `deadline + grace_ms` (after that the attempt is closed as expired at its deadline); the
-    /// sweeper's expiry only after it. A closed attempt's scores ([`Close::grade`]) are written
-    /// in the same transaction. On PostgreSQL every attempt touched is locked first, in id
-    /// order, so concurrent writers never wait on each other crosswise.
+    /// Writes saves, closes attempts and records grading-pass scores in ONE transaction
+    /// (group commit): first the saves, as [`Storage::save_batch`] says, then each close in
+    /// order: a submit is accepted until `deadline + grace_ms` (after that the attempt is
+    /// closed as expired at its deadline); the sweeper's expiry only after it. Then the scores
+    /// of closed attempts, each recorded once (`graded_at` is the claim). On PostgreSQL every
+    /// attempt touched is locked first, in id order, so concurrent writers never wait on each
+    /// other crosswise.
     pub async fn write_batch(
         &self,
         saves: &[Save],
         closes: &[Close],
+        grades: &[AttemptScores],
         grace_ms: i64,
-    ) -> Result<(Vec<SaveOutcome>, Vec<CloseOutcome>), StorageError> {
-        if saves.is_empty() && closes.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
+    ) -> Result<BatchOutcome, StorageError> {
+        if saves.is_empty() && closes.is_empty() && grades.is_empty() {
+            return Ok(BatchOutcome::default());
         }
         let (unique, winner) = deduplicate(saves);
         // A fixed order of rows keeps two PostgreSQL writers from locking rows crosswise.
@@ -652,10 +680,11 @@ impl Storage {
             .iter()
             .map(|save| save.attempt_id.clone())
             .chain(closes.iter().map(|close| close.attempt_id.clone()))
+            .chain(grades.iter().map(|grade| grade.attempt_id.clone()))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let (written, refused, kept, closed) = on_pool!(self, pool => {
+        let (written, refused, kept, closed, graded) = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Storage::Postgres(_) = self {
                 let mut ids: &[String] = &attempt_ids;
@@ -732,8 +761,12 @@ impl Storage {
             for close in closes {
                 closed.push(close_in!(tx, close, grace_ms));
             }
+            let mut graded = Vec::with_capacity(grades.len());
+            for grade in grades {
+                graded.push(grade_in!(tx, grade));
+            }
             tx.commit().await?;
-            (written, refused, kept, closed)
+            (written, refused, kept, closed, graded)
         });
         let unique_outcomes: Vec<SaveOutcome> = unique
             .iter()
@@ -758,8 +791,74 @@ impl Storage {
                 }
             })
             .collect();
-        let saved = winner.into_iter().map(|at| unique_outcomes[at]).collect();
-        Ok((saved, closed))
+        Ok(BatchOutcome {
+            saves: winner.into_iter().map(|at| unique_outcomes[at]).collect(),
+            closes: closed,
+            grades: graded,
+        })
+    }
+
+    /// Closed attempts (submitted or expired) that the grading pass has not scored yet, at
+    /// most `limit`, optionally of one sitting only.
+    pub async fn ungraded_attempts(
+        &self,
+        sitting_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<UngradedAttempt>, StorageError> {
+        let rows: Vec<(String, String, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, sitting_id, bank_version_id, paper FROM attempts \
+                 WHERE graded_at IS NULL AND status IN ('submitted', 'expired') \
+                 AND ($1 IS NULL OR sitting_id = $1) ORDER BY finished_at, id LIMIT $2",
+            )
+            .bind(sitting_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, sitting_id, bank_version_id, paper)| UngradedAttempt {
+                id,
+                sitting_id,
+                bank_version_id,
+                paper,
+            })
+            .collect())
+    }
+
+    /// The saved responses of several attempts, by attempt id (attempts without any are
+    /// missing from the map).
+    pub async fn responses_of(
+        &self,
+        attempt_ids: &[String],
+    ) -> Result<HashMap<String, Vec<StoredResponse>>, StorageError> {
+        let mut found: HashMap<String, Vec<StoredResponse>> = HashMap::new();
+        let mut ids: &[String] = attempt_ids;
+        while !ids.is_empty() {
+            let (chunk, tail) = ids.split_at(chunk_size(ids.len()));
+            ids = tail;
+            let sql = format!(
+                "SELECT attempt_id, item_id, seq, response, saved_at FROM responses WHERE attempt_id IN ({}) ORDER BY attempt_id, item_id",
+                placeholders(1, chunk.len())
+            );
+            let rows: Vec<(String, String, i64, String, i64)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await?
+            });
+            for (attempt_id, item_id, seq, response, saved_at) in rows {
+                found.entry(attempt_id).or_default().push(StoredResponse {
+                    item_id,
+                    seq,
+                    response,
+                    saved_at,
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// Attempts still `in_progress` whose deadline plus the grace is before `now`, oldest

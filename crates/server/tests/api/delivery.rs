@@ -628,9 +628,9 @@ async fn a_candidate_walks_a_whole_exam_and_nothing_received_carries_key_materia
         assert_no_key(body, &others, what);
     }
 
-    // Objective grading ran at submit; written items wait for a grader.
+    // The grading pass scores the closed attempt; written items wait for a grader.
     let storage = app.storage().await;
-    let scores = storage.item_scores(&attempt).await.expect("scores");
+    let scores = graded_scores(&storage, &attempt).await;
     let stored: BTreeMap<String, Option<i64>> = scores
         .into_iter()
         .map(|score| (score.item_id, score.score))
@@ -970,8 +970,8 @@ async fn the_sweeper_expires_an_attempt_at_its_deadline_and_later_saves_are_refu
     let storage = app.storage().await;
     let row = storage.attempt(&attempt).await.expect("read").expect("row");
     assert_eq!(row.finished_at, Some(deadline), "finished at the deadline");
-    let scores = storage.item_scores(&attempt).await.expect("scores");
-    assert_eq!(scores.len(), 8, "graded when it expired");
+    let scores = graded_scores(&storage, &attempt).await;
+    assert_eq!(scores.len(), 8, "graded after it expired");
     assert!(
         scores
             .iter()
@@ -1197,7 +1197,7 @@ async fn a_submit_rush_closes_and_grades_every_attempt_once() {
     }
     let storage = app.storage().await;
     for (_, attempt) in &attempts {
-        let scores = storage.item_scores(attempt).await.expect("scores");
+        let scores = graded_scores(&storage, attempt).await;
         assert_eq!(scores.len(), 8, "every item of {attempt} scored once");
         let true_false = scores
             .iter()
@@ -1206,4 +1206,94 @@ async fn a_submit_rush_closes_and_grades_every_attempt_once() {
         // The first of the two saves is always acknowledged before its submit is sent.
         assert_eq!(true_false.score, Some(100), "{attempt}");
     }
+}
+
+#[tokio::test]
+async fn a_closed_attempt_left_ungraded_by_a_crash_is_graded_by_the_next_pass() {
+    let app = TestApp::spawn().await;
+    let exam = Exam::open(&app, 2, Times::open_now()).await;
+    let mut attempts = Vec::new();
+    for candidate in &exam.candidates {
+        let view = start(&app, candidate).await;
+        expect(&view, StatusCode::CREATED, "start");
+        let attempt = text(&view.body, "id");
+        let saved = save(&app, candidate, &attempt, "DLV-T1", 1, &json!(true)).await;
+        expect(&saved, StatusCode::OK, "save");
+        let submitted = app
+            .request(
+                Method::POST,
+                &format!("/api/v1/attempts/{attempt}/submit"),
+                Some(&candidate.token),
+                None,
+            )
+            .await;
+        expect(&submitted, StatusCode::OK, "submit");
+        attempts.push(attempt);
+    }
+    let storage = app.storage().await;
+    for attempt in &attempts {
+        assert_eq!(graded_scores(&storage, attempt).await.len(), 8);
+    }
+    // What a crash between the durable close and the grading pass leaves behind: a closed
+    // attempt with neither scores nor graded_at.
+    let forget = |attempt: String| {
+        let storage = storage.clone();
+        async move {
+            match &storage {
+                xcert_server::Storage::Sqlite(pool) => {
+                    sqlx::query("DELETE FROM item_scores WHERE attempt_id = $1")
+                        .bind(&attempt)
+                        .execute(pool)
+                        .await
+                        .expect("delete scores");
+                    sqlx::query("UPDATE attempts SET graded_at = NULL WHERE id = $1")
+                        .bind(&attempt)
+                        .execute(pool)
+                        .await
+                        .expect("forget graded_at");
+                }
+                xcert_server::Storage::Postgres(pool) => {
+                    sqlx::query("DELETE FROM item_scores WHERE attempt_id = $1")
+                        .bind(&attempt)
+                        .execute(pool)
+                        .await
+                        .expect("delete scores");
+                    sqlx::query("UPDATE attempts SET graded_at = NULL WHERE id = $1")
+                        .bind(&attempt)
+                        .execute(pool)
+                        .await
+                        .expect("forget graded_at");
+                }
+            }
+        }
+    };
+    for attempt in &attempts {
+        forget(attempt.clone()).await;
+    }
+    // The pass also runs on its period (as it does right after a restart) and finds them.
+    for attempt in &attempts {
+        let scores = graded_scores(&storage, attempt).await;
+        assert_eq!(scores.len(), 8, "{attempt} graded again");
+        let true_false = scores
+            .iter()
+            .find(|score| score.item_id == "DLV-T1")
+            .expect("the true/false item");
+        assert_eq!(true_false.score, Some(100), "graded from the saved answer");
+    }
+}
+
+/// The objective scores of a closed attempt, once the server's grading pass (which runs right
+/// after every close) has recorded them. Gives up after a generous bound, failing the test.
+async fn graded_scores(
+    storage: &xcert_server::Storage,
+    attempt: &str,
+) -> Vec<xcert_server::storage::delivery::StoredScore> {
+    for _ in 0..600 {
+        let scores = storage.item_scores(attempt).await.expect("scores");
+        if !scores.is_empty() {
+            return scores;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("attempt {attempt} was not graded within 30 s of its close");
 }
