@@ -26,3 +26,23 @@ CREATE TABLE results (
 );
 CREATE INDEX results_by_sitting ON results (sitting_id);
 CREATE INDEX results_by_person ON results (person_id);
+
+-- Scores changed after publication (`PUT /sittings/{id}/results/{attempt}/items/{item}`): one
+-- row per change, kept for ever. Each correction re-evaluates the whole sitting in the same
+-- transaction (totals, ranks, the bottom-10% rule, pass/fail, bans).
+CREATE TABLE score_corrections (
+    id              TEXT PRIMARY KEY,
+    sitting_id      TEXT NOT NULL REFERENCES sittings (id),
+    attempt_id      TEXT NOT NULL REFERENCES attempts (id),
+    item_id         TEXT NOT NULL,
+    old_hundredths  BIGINT NOT NULL CHECK (old_hundredths >= 0),
+    new_hundredths  BIGINT NOT NULL CHECK (new_hundredths >= 0),
+    reason          TEXT NOT NULL,
+    actor           TEXT NOT NULL REFERENCES staff_users (id),
+    at              BIGINT NOT NULL
+);
+CREATE INDEX score_corrections_by_attempt ON score_corrections (attempt_id);
+CREATE INDEX score_corrections_by_sitting ON score_corrections (sitting_id);
+
+-- Staff list a sitting's bans, and publication and corrections look them up by sitting.
+CREATE INDEX retake_bans_by_sitting ON retake_bans (sitting_id);

@@ -253,6 +253,34 @@ pub(crate) fn mark_scripts(caller: &Caller) -> Result<(), AppError> {
     }
 }
 
+/// Publishing a sitting's results and correcting scores after publication: admin, and staff
+/// of the organization owning the sitting.
+pub(crate) fn publish_results(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("sitting")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading a sitting's results, corrections and retake bans: admin, auditor, and staff of the
+/// organization owning the sitting.
+pub(crate) fn read_results(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => publish_results(caller, organization_id),
+    }
+}
+
+/// Lifting a retake ban (an appeal): admin only.
+pub(crate) fn lift_retake_bans(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
