@@ -293,6 +293,18 @@ impl Exam {
     /// Organization, certificate, bank, site, a sitting at `times`, and `candidates` registered
     /// and logged in.
     async fn open(app: &TestApp, candidates: usize, times: Times) -> Exam {
+        Exam::open_with_bank(app, candidates, times, "application/toml", BANK.into()).await
+    }
+
+    /// As [`Exam::open`], with the bank uploaded as `body` of `content_type` (e.g. a tar.gz
+    /// of a bank directory with media).
+    async fn open_with_bank(
+        app: &TestApp,
+        candidates: usize,
+        times: Times,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Exam {
         let admin = app.admin_token().await;
         let token = Some(admin.as_str());
         let organization = app.create_organization(&admin, "DLV-ORG").await;
@@ -312,8 +324,8 @@ impl Exam {
                 app.base
             ))
             .bearer_auth(&admin)
-            .header("content-type", "application/toml")
-            .body(BANK)
+            .header("content-type", content_type)
+            .body(body)
             .send()
             .await
             .expect("upload");
@@ -1280,6 +1292,144 @@ async fn a_closed_attempt_left_ungraded_by_a_crash_is_graded_by_the_next_pass() 
             .expect("the true/false item");
         assert_eq!(true_false.score, Some(100), "graded from the saved answer");
     }
+}
+
+/// The test bank as a tar.gz of a bank directory whose two single-choice items each show a
+/// diagram from `media/`.
+fn bank_with_media_tar_gz() -> Vec<u8> {
+    let bank = BANK
+        .replace(
+            "stem = \"Which element marks the main content of a page?\"",
+            "stem = \"Which element marks the main content of a page?\\n\\n![a page layout](media/layout.svg)\"",
+        )
+        .replace(
+            "stem = \"Which element is a heading?\"",
+            "stem = \"Which element is a heading?\\n\\n![a heading](media/heading.svg)\"",
+        );
+    assert_ne!(bank, BANK, "the stems were found and changed");
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let mut add = |path: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, path, bytes)
+            .expect("append to the tar");
+    };
+    add("dlv/bank.toml", bank.as_bytes());
+    add("dlv/media/layout.svg", LAYOUT_SVG.as_bytes());
+    add("dlv/media/heading.svg", HEADING_SVG.as_bytes());
+    builder
+        .into_inner()
+        .expect("finish the tar")
+        .finish()
+        .expect("finish gzip")
+}
+
+const LAYOUT_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#ccc"/></svg>"##;
+const HEADING_SVG: &str =
+    r#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="10"><text y="9">H1</text></svg>"#;
+
+#[tokio::test]
+async fn a_candidate_gets_the_images_of_their_own_paper_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let exam = Exam::open_with_bank(
+        &app,
+        2,
+        Times::open_now(),
+        "application/gzip",
+        bank_with_media_tar_gz(),
+    )
+    .await;
+    let me = &exam.candidates[0];
+    let view = start(&app, me).await;
+    expect(&view, StatusCode::CREATED, "start");
+    let attempt = text(&view.body, "id");
+    let stems = view.body["paper"].to_string();
+    // The paper holds one of the two single-choice items, so one of the two images.
+    let (shown, other, svg) = if stems.contains("layout.svg") {
+        ("layout.svg", "heading.svg", LAYOUT_SVG)
+    } else {
+        assert!(
+            stems.contains("heading.svg"),
+            "an image in the paper: {stems}"
+        );
+        ("heading.svg", "layout.svg", HEADING_SVG)
+    };
+    assert!(
+        stems.contains(&format!("/api/v1/attempts/{attempt}/media/{shown}")),
+        "the stem points at this attempt's media route: {stems}"
+    );
+    let fetch = |path: String, token: String| {
+        let client = app.client.clone();
+        let base = app.base.clone();
+        async move {
+            client
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("a reply")
+        }
+    };
+    let image = fetch(
+        format!("/api/v1/attempts/{attempt}/media/{shown}"),
+        me.token.clone(),
+    )
+    .await;
+    assert_eq!(image.status(), StatusCode::OK);
+    let headers = image.headers().clone();
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let policy = headers["content-security-policy"].to_str().expect("text");
+    assert!(
+        policy.contains("sandbox") && policy.contains("default-src 'none'"),
+        "{policy}"
+    );
+    assert_eq!(
+        image.text().await.expect("body"),
+        svg,
+        "the bytes as uploaded"
+    );
+
+    // A file of the bank that is not in this paper, a file that does not exist, a path that
+    // tries to leave media/, and the same image through another candidate's token.
+    for path in [
+        format!("/api/v1/attempts/{attempt}/media/{other}"),
+        format!("/api/v1/attempts/{attempt}/media/missing.svg"),
+        format!("/api/v1/attempts/{attempt}/media/..%2Fbank.toml"),
+        format!("/api/v1/attempts/{attempt}/media/../bank.toml"),
+    ] {
+        let refused = fetch(path.clone(), me.token.clone()).await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let someone_else = &exam.candidates[1];
+    let theirs = start(&app, someone_else).await;
+    expect(&theirs, StatusCode::CREATED, "start");
+    let stolen = fetch(
+        format!("/api/v1/attempts/{attempt}/media/{shown}"),
+        someone_else.token.clone(),
+    )
+    .await;
+    assert_eq!(
+        stolen.status(),
+        StatusCode::NOT_FOUND,
+        "another candidate's attempt"
+    );
+    let anonymous = app
+        .client
+        .get(format!(
+            "{}/api/v1/attempts/{attempt}/media/{shown}",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("a reply");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
 /// The objective scores of a closed attempt, once the server's grading pass (which runs right
