@@ -469,7 +469,13 @@ impl Storage {
         let expires_at = request.now.saturating_add(request.lease_secs);
         let task = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            // The sync is a write: on SQLite it takes the write lock first (see the module doc).
+            // A no-op write on the grader's own row first: on SQLite it takes the write lock
+            // (see the module doc); on PostgreSQL it makes one grader's concurrent requests
+            // wait for each other, so a double click still hands out one script.
+            sqlx::query("UPDATE staff_users SET role = role WHERE id = $1")
+                .bind(grader)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(SYNC_SCRIPTS)
                 .bind(grader)
                 .bind(sitting)
