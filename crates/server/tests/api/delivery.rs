@@ -1248,39 +1248,26 @@ async fn a_closed_attempt_left_ungraded_by_a_crash_is_graded_by_the_next_pass() 
     }
     // What a crash between the durable close and the grading pass leaves behind: a closed
     // attempt with neither scores nor graded_at.
-    let forget = |attempt: String| {
-        let storage = storage.clone();
-        async move {
-            match &storage {
-                xcert_server::Storage::Sqlite(pool) => {
-                    sqlx::query("DELETE FROM item_scores WHERE attempt_id = $1")
-                        .bind(&attempt)
-                        .execute(pool)
-                        .await
-                        .expect("delete scores");
-                    sqlx::query("UPDATE attempts SET graded_at = NULL WHERE id = $1")
-                        .bind(&attempt)
-                        .execute(pool)
-                        .await
-                        .expect("forget graded_at");
-                }
-                xcert_server::Storage::Postgres(pool) => {
-                    sqlx::query("DELETE FROM item_scores WHERE attempt_id = $1")
-                        .bind(&attempt)
-                        .execute(pool)
-                        .await
-                        .expect("delete scores");
-                    sqlx::query("UPDATE attempts SET graded_at = NULL WHERE id = $1")
-                        .bind(&attempt)
-                        .execute(pool)
-                        .await
-                        .expect("forget graded_at");
-                }
-            }
-        }
-    };
     for attempt in &attempts {
-        forget(attempt.clone()).await;
+        // The same statements on either backend.
+        macro_rules! forget {
+            ($pool:expr) => {
+                for sql in [
+                    "DELETE FROM item_scores WHERE attempt_id = $1",
+                    "UPDATE attempts SET graded_at = NULL WHERE id = $1",
+                ] {
+                    sqlx::query(sql)
+                        .bind(attempt)
+                        .execute($pool)
+                        .await
+                        .expect("forget the scores");
+                }
+            };
+        }
+        match &storage {
+            xcert_server::Storage::Sqlite(pool) => forget!(pool),
+            xcert_server::Storage::Postgres(pool) => forget!(pool),
+        }
     }
     // The pass also runs on its period (as it does right after a restart) and finds them.
     for attempt in &attempts {
