@@ -1071,6 +1071,66 @@
     if (count === 0 && attempt) {
       try { localStorage.removeItem(storeKey()); } catch (_) { /* nothing to free */ }
     }
+    showResult();
+  }
+
+  // ---------------------------------------------------------------- result
+  // After the attempt has closed: the published result (GET /candidate/result), or a line
+  // saying it is not published yet. Before publication the server says nothing else.
+  function points(value) {
+    return typeof value === 'number' ? String(value) : '';
+  }
+
+  async function showResult() {
+    const panel = $('result');
+    const facts = $('result-facts');
+    const ban = $('result-ban');
+    facts.replaceChildren();
+    facts.hidden = true;
+    ban.hidden = true;
+    let reply;
+    try {
+      reply = await api('GET', '/candidate/result');
+    } catch (error) {
+      if (error instanceof HttpError && error.code === 'not_published') {
+        $('result-status').textContent = '成绩尚未公布，请稍后登录查看。Results are not published yet; log in again later.';
+        panel.hidden = false;
+      } else {
+        panel.hidden = true;
+      }
+      return;
+    }
+    const result = reply.data;
+    $('result-status').textContent = result.passed
+      ? '合格 Passed'
+      : '不合格 Not passed';
+    const rows = [
+      ['总分 Total', points(result.total) + ' / ' + points(result.max)],
+      ['合格分 Pass score', points(result.pass_score)],
+      ['名次 Rank', result.rank + ' / ' + result.of],
+      ['公布时间 Published', localTime(result.published_at)],
+    ];
+    for (const [term, value] of rows) {
+      const dt = document.createElement('dt');
+      dt.textContent = term;
+      const dd = document.createElement('dd');
+      dd.textContent = value;
+      facts.append(dt, dd);
+    }
+    facts.hidden = false;
+    if (result.ban) {
+      const b = result.ban;
+      ban.textContent = b.lifted
+        ? '按末位淘汰规则的禁考已解除。The retake ban under the bottom rule was lifted' +
+          (b.lift_reason ? ': ' + b.lift_reason : '') + '.'
+        : '按末位 ' + b.percent + '% 淘汰规则（第 ' + b.rank + ' 名 / 共 ' + b.of + ' 人，末 ' + b.cut +
+          ' 名），' + b.until + ' 之前不能再次报考本证书本等级。' +
+          ' Under the bottom ' + b.percent + '% rule (rank ' + b.rank + ' of ' + b.of + '; the lowest ' +
+          b.cut + ' are banned) you may not sit this certificate and level again before ' + b.until +
+          '. ' + b.reason;
+      ban.hidden = false;
+    }
+    panel.hidden = false;
   }
 
   // ---------------------------------------------------------------- wiring

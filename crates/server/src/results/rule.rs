@@ -415,7 +415,7 @@ mod tests {
         ) {
             let policy = BanPolicy::new(i64::from(percent), 3).expect("valid");
             let forward = evaluate(&totals, policy);
-            let mut reversed_totals = totals.clone();
+            let mut reversed_totals = totals;
             reversed_totals.reverse();
             let mut reversed = evaluate(&reversed_totals, policy).standings;
             reversed.reverse();

@@ -422,10 +422,10 @@ fn ban_reason(rules: &SittingRules, result: &ResultRow) -> String {
 fn audit(
     rules: &SittingRules,
     action: &str,
-    object: String,
+    object: &str,
     payload: &serde_json::Value,
 ) -> AuditEntry {
-    crate::app::audit_entry(&rules.actor, action, &object, payload)
+    crate::app::audit_entry(&rules.actor, action, object, payload)
 }
 
 /// Reads a sitting's standings inside `$tx`.
@@ -507,7 +507,7 @@ macro_rules! ban_in {
                 let entry = audit(
                     rules,
                     "retake_ban.create",
-                    format!("retake_ban:{id}"),
+                    &format!("retake_ban:{id}"),
                     &serde_json::json!({"person": result.person_id, "sitting": rules.sitting_id, "until": $until, "reason": reason}),
                 );
                 append_audit!(&mut *$tx, entry)?;
@@ -526,7 +526,7 @@ macro_rules! ban_in {
                 let entry = audit(
                     rules,
                     "retake_ban.reinstate",
-                    format!("retake_ban:{id}"),
+                    &format!("retake_ban:{id}"),
                     &serde_json::json!({"person": result.person_id, "sitting": rules.sitting_id, "reason": reason}),
                 );
                 append_audit!(&mut *$tx, entry)?;
@@ -714,7 +714,7 @@ impl Storage {
             let entry = audit(
                 rules,
                 "results.publish",
-                format!("sitting:{sitting_id}"),
+                &format!("sitting:{sitting_id}"),
                 &serde_json::json!({
                     "graded": results.len(),
                     "banned": banned,
@@ -822,7 +822,7 @@ impl Storage {
             let entry = audit(
                 rules,
                 "results.correct",
-                format!("attempt:{}", correction.attempt_id),
+                &format!("attempt:{}", correction.attempt_id),
                 &serde_json::json!({
                     "sitting": sitting_id,
                     "item": correction.item_id,
@@ -901,7 +901,7 @@ impl Storage {
                         let entry = audit(
                             rules,
                             "retake_ban.lift",
-                            format!("retake_ban:{id}"),
+                            &format!("retake_ban:{id}"),
                             &serde_json::json!({"reason": LIFTED_BY_CORRECTION, "attempt": result.attempt_id}),
                         );
                         append_audit!(&mut *tx, entry)?;

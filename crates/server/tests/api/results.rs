@@ -418,7 +418,7 @@ fn right_answer(item: &Value) -> Value {
         "multiple" => Value::Array(labels_with(item, "right")),
         "true_false" => json!(true),
         "fill_blank" => json!(["yes"]),
-        "numeric" => json!(3.14),
+        "numeric" => json!(3.135),
         _ => json!("HTML"),
     }
 }
