@@ -79,7 +79,7 @@
       ['工作人员 Staff', '/sites/{site}/staff'],
     ],
     proctor: [['我的考场 My rooms', '/proctor/rooms']],
-    grader: [],
+    grader: [['阅卷 Marking', '#marking']],
   };
 
   // Rows of these lists lead on to lists of their own.
@@ -88,6 +88,8 @@
       return [
         ['报名 Registrations', (row) => '/sittings/' + row.id + '/registrations'],
         ['考场 Rooms', (row) => '/sittings/' + row.id + '/rooms'],
+        ['阅卷设置 Marking set-up', (row) => '/sittings/' + row.id + '/marking'],
+        ['阅卷进度 Marking progress', (row) => '/sittings/' + row.id + '/marking/progress'],
       ];
     }
     if (path === '/organizations') {
@@ -179,11 +181,13 @@
     $('table-title').textContent = label;
     $('table-back').hidden = history.length === 0;
     const area = $('table-area');
+    if (path === '#marking') return markingScreen(area);
     area.textContent = '加载中… Loading…';
     try {
       const data = await api('GET', path);
       area.textContent = '';
-      area.append(table(data, path));
+      if (/\/marking\/progress$/.test(path)) area.append(progressView(data));
+      else area.append(table(data, path));
     } catch (error) {
       area.textContent = '';
       if (error.status === 401) return showLogin('登录已失效，请重新登录。Your session ended; log in again.');
@@ -244,6 +248,158 @@
       }
     }
     return element;
+  }
+
+  // Marking progress: one table per item, one per grader.
+  function progressView(data) {
+    const box = document.createElement('div');
+    const summary = document.createElement('p');
+    summary.className = 'count';
+    const settings = data.settings || {};
+    summary.textContent = (settings.double_marking
+      ? '双评，分差阈值 ' + settings.threshold + ' 分 Double marking, threshold ' + settings.threshold + ' points'
+      : '单评 Single marking') + ' · ' + (data.complete ? '已全部评完 Complete' : '未评完 Not complete')
+      + (data.published ? ' · 成绩已发布 Results published' : '');
+    box.append(summary);
+    const items = document.createElement('h2');
+    items.textContent = '试题 Items';
+    box.append(items, table(data.items || [], 'progress-items'));
+    const graders = document.createElement('h2');
+    graders.textContent = '阅卷人 Graders';
+    box.append(graders, table(data.graders || [], 'progress-graders'));
+    return box;
+  }
+
+  // The grader's screen: take the next script, read stem, rubric and answer, give a score
+  // per criterion. The server hands out scripts blind (no candidate identity) and leased.
+  function markingScreen(area) {
+    area.textContent = '';
+    const box = document.createElement('section');
+    box.className = 'marking';
+    const intro = document.createElement('p');
+    intro.textContent = '领取下一份答卷，按评分细则逐项给分（最多两位小数）。Take the next script and score each rubric criterion (at most two decimals).';
+    const take = document.createElement('button');
+    take.type = 'button';
+    take.className = 'primary';
+    take.textContent = '领取下一份 Take next script';
+    const status = document.createElement('p');
+    status.className = 'count';
+    status.setAttribute('role', 'status');
+    const script = document.createElement('div');
+    box.append(intro, take, status, script);
+    area.append(box);
+
+    async function takeNext() {
+      take.disabled = true;
+      setError('console-error', '');
+      status.textContent = '加载中… Loading…';
+      script.textContent = '';
+      try {
+        const task = await api('GET', '/marking/tasks/next');
+        if (!task) {
+          status.textContent = '暂无待评答卷。Nothing to mark right now.';
+          return;
+        }
+        status.textContent = '';
+        script.append(taskForm(task));
+        const first = script.querySelector('input');
+        if (first) first.focus();
+      } catch (error) {
+        status.textContent = '';
+        if (error.status === 401) return showLogin('登录已失效，请重新登录。Your session ended; log in again.');
+        setError('console-error', describe(error));
+      } finally {
+        take.disabled = false;
+      }
+    }
+
+    function taskForm(task) {
+      const form = document.createElement('form');
+      form.className = 'marking-task';
+      form.noValidate = true;
+      const head = document.createElement('p');
+      head.className = 'count';
+      head.textContent = (task.sitting.title || '') + ' · ' + task.item.id + ' · ' + task.item.points + ' 分 points'
+        + ' · 租约至 lease until ' + new Date(task.lease_expires_at).toLocaleTimeString();
+      const stem = document.createElement('div');
+      stem.className = 'stem';
+      // Sanitized HTML rendered by the server from the bank's Markdown (no raw HTML passes).
+      stem.innerHTML = task.item.stem;
+      const answerTitle = document.createElement('h2');
+      answerTitle.textContent = '考生作答 Answer';
+      const answer = document.createElement('pre');
+      answer.className = 'response';
+      answer.textContent = task.response === null ? '（未作答）No answer.' : (typeof task.response === 'string' ? task.response : JSON.stringify(task.response));
+      const rubricTitle = document.createElement('h2');
+      rubricTitle.textContent = '评分细则 Rubric' + (task.scaled ? '（已按本卷分值折算 scaled to this paper’s points）' : '');
+      const list = document.createElement('ol');
+      list.className = 'criteria';
+      const inputs = [];
+      for (const criterion of task.criteria) {
+        const li = document.createElement('li');
+        const text = document.createElement('div');
+        text.innerHTML = criterion.text;
+        const label = document.createElement('label');
+        const id = 'criterion-' + criterion.number;
+        label.htmlFor = id;
+        label.textContent = '得分 Score (0–' + criterion.max + ')';
+        const input = document.createElement('input');
+        input.id = id;
+        input.type = 'number';
+        input.min = '0';
+        input.max = String(criterion.max);
+        input.step = '0.01';
+        input.required = true;
+        input.inputMode = 'decimal';
+        inputs.push(input);
+        li.append(text, label, input);
+        list.append(li);
+      }
+      const commentLabel = document.createElement('label');
+      commentLabel.htmlFor = 'marking-comment';
+      commentLabel.textContent = '评语（可选）Comment (optional)';
+      const comment = document.createElement('textarea');
+      comment.id = 'marking-comment';
+      comment.rows = 2;
+      comment.maxLength = 2000;
+      const problem = document.createElement('p');
+      problem.className = 'error';
+      problem.setAttribute('role', 'alert');
+      problem.hidden = true;
+      const submit = document.createElement('button');
+      submit.type = 'submit';
+      submit.className = 'primary';
+      submit.textContent = '提交评分 Submit marks';
+      form.append(head, stem, answerTitle, answer, rubricTitle, list, commentLabel, comment, problem, submit);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        problem.hidden = true;
+        const scores = inputs.map((input) => input.value.trim() === '' ? null : Number(input.value));
+        if (scores.some((score) => score === null || Number.isNaN(score))) {
+          problem.textContent = '请为每一项给分。Give a score for every criterion.';
+          problem.hidden = false;
+          return;
+        }
+        submit.disabled = true;
+        try {
+          const body = { criteria: scores };
+          if (comment.value.trim()) body.comment = comment.value.trim();
+          const result = await api('POST', '/marking/tasks/' + encodeURIComponent(task.task) + '/marks', body);
+          status.textContent = '已提交，总分 ' + result.total + '。Recorded, total ' + result.total + '.';
+          script.textContent = '';
+          take.focus();
+        } catch (error) {
+          if (error.status === 401) return showLogin('登录已失效，请重新登录。Your session ended; log in again.');
+          problem.textContent = describe(error);
+          problem.hidden = false;
+        } finally {
+          submit.disabled = false;
+        }
+      });
+      return form;
+    }
+
+    take.addEventListener('click', takeNext);
   }
 
   function back() {

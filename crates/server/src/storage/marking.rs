@@ -422,7 +422,7 @@ impl Storage {
         grader_id: &str,
     ) -> Result<bool, StorageError> {
         let row: Option<(i64,)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT 1 FROM marking_assignments WHERE sitting_id = $1 AND grader_id = $2 LIMIT 1")
+            sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM marking_assignments WHERE sitting_id = $1 AND grader_id = $2 LIMIT 1")
                 .bind(sitting_id)
                 .bind(grader_id)
                 .fetch_optional(pool)
@@ -629,7 +629,7 @@ impl Storage {
                 return Ok(MarkOutcome::Published);
             }
             let assigned: Option<(i64,)> = sqlx::query_as(
-                "SELECT 1 FROM marking_assignments WHERE sitting_id = $1 AND item_id = $2 AND grader_id = $3",
+                "SELECT CAST(1 AS BIGINT) FROM marking_assignments WHERE sitting_id = $1 AND item_id = $2 AND grader_id = $3",
             )
             .bind(&sitting_id)
             .bind(&item_id)
@@ -640,7 +640,7 @@ impl Storage {
                 return Ok(MarkOutcome::NotAssigned);
             }
             let marked: Option<(i64,)> = sqlx::query_as(
-                "SELECT 1 FROM marks WHERE attempt_id = $1 AND item_id = $2 AND grader_id = $3",
+                "SELECT CAST(1 AS BIGINT) FROM marks WHERE attempt_id = $1 AND item_id = $2 AND grader_id = $3",
             )
             .bind(&attempt_id)
             .bind(&item_id)
