@@ -42,6 +42,9 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// Drive a running server with simulated candidates and check no saved answer was lost.
     Loadtest(cli::loadtest::LoadtestArgs),
+    /// Verify signed certificate documents offline.
+    #[command(subcommand)]
+    Certificate(cli::certificate::CertificateCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(&args),
         Command::Demo(args) => cli::demo::run(&args),
         Command::Loadtest(args) => cli::loadtest::run(&args),
+        Command::Certificate(command) => cli::certificate::run(command),
     };
     match outcome {
         Ok(exit) => exit.into(),

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 pub(crate) mod bank;
+pub(crate) mod certificate;
 pub(crate) mod demo;
 pub(crate) mod loadtest;
 pub(crate) mod paper;

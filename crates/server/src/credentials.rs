@@ -217,3 +217,100 @@ fn issue(
         audit,
     }
 }
+
+/// A credit account as CSV (RFC 4180, CRLF line ends), one posting a line with the balance
+/// after it: `at,kind,certificate_number,certificate_code,level,title,amount,balance`.
+pub fn ledger_csv(entries: &[crate::storage::credentials::LedgerEntry]) -> String {
+    let mut out =
+        String::from("at,kind,certificate_number,certificate_code,level,title,amount,balance\r\n");
+    let mut balance = 0_i64;
+    for entry in entries {
+        balance += entry.amount;
+        let fields = [
+            csv_text(&rfc3339(entry.at)),
+            csv_text(&entry.kind),
+            csv_text(&entry.certificate_number),
+            csv_text(&entry.certificate_code),
+            csv_text(&entry.level),
+            csv_text(&entry.title),
+            entry.amount.to_string(),
+            balance.to_string(),
+        ];
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One text field of a CSV line: quoted when it holds a comma, quote or line break (quotes
+/// doubled), and prefixed with `'` when it starts like a spreadsheet formula (`=`, `+`, `-`,
+/// `@`, tab or carriage return), so opening the export never runs a title as a formula.
+pub fn csv_text(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::credentials::LedgerEntry;
+
+    fn entry(kind: &str, amount: i64, title: &str) -> LedgerEntry {
+        LedgerEntry {
+            id: 1,
+            person_id: "p".to_owned(),
+            certificate_number: "WEBFE-J-2026-2345-6789-2".to_owned(),
+            kind: kind.to_owned(),
+            amount,
+            at: 1_780_000_000,
+            certificate_code: "WEB-FE".to_owned(),
+            level: "junior".to_owned(),
+            title: title.to_owned(),
+        }
+    }
+
+    #[test]
+    fn csv_quotes_commas_quotes_and_line_breaks_and_defuses_formulas() {
+        assert_eq!(csv_text("plain"), "plain");
+        assert_eq!(csv_text("a,b"), "\"a,b\"");
+        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_text("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_text("Web 前端"), "Web 前端");
+    }
+
+    #[test]
+    fn the_csv_export_has_a_header_and_a_running_balance() {
+        let csv = ledger_csv(&[
+            entry("issue", 4, "Web, front end"),
+            entry("reversal", -4, "Web, front end"),
+        ]);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "at,kind,certificate_number,certificate_code,level,title,amount,balance"
+        );
+        assert!(
+            lines[1].ends_with(",\"Web, front end\",4,4"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].ends_with(",-4,0"), "{}", lines[2]);
+        assert_eq!(lines[3], "");
+    }
+
+    #[test]
+    fn the_exam_year_is_read_from_the_date() {
+        assert_eq!(exam_year("2026-06-06"), 2026);
+        assert_eq!(exam_year(""), 0);
+    }
+}

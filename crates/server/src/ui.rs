@@ -74,6 +74,31 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../ui/staff.js"),
     },
+    Asset {
+        name: "verify.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../ui/verify.html"),
+    },
+    Asset {
+        name: "verify.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../ui/verify.js"),
+    },
+    Asset {
+        name: "certificate.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../ui/certificate.html"),
+    },
+    Asset {
+        name: "certificate.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../ui/certificate.js"),
+    },
+    Asset {
+        name: "certificate.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../ui/certificate.css"),
+    },
 ];
 
 /// The strong entity tag of each asset, in the order of [`ASSETS`], computed once.
@@ -95,6 +120,18 @@ pub(crate) async fn candidate_page(headers: HeaderMap) -> Response {
 /// `GET /staff`: the staff login and console.
 pub(crate) async fn staff_page(headers: HeaderMap) -> Response {
     serve("staff.html", &headers)
+}
+
+/// `GET /verify`: the public certificate verification page (`?number=` fills it in).
+pub(crate) async fn verify_page(headers: HeaderMap) -> Response {
+    serve("verify.html", &headers)
+}
+
+/// `GET /certificates/{number}/print`: the printable certificate. The page is the same for
+/// every number; its script reads the number from the path and fetches the signed document
+/// with the token of the candidate page or staff console that opened it (docs/CERTIFICATES.md).
+pub(crate) async fn certificate_print_page(headers: HeaderMap) -> Response {
+    serve("certificate.html", &headers)
 }
 
 /// `GET /ui/{file}`: a stylesheet or script of the pages; 404 for any other name.

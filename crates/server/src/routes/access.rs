@@ -281,6 +281,39 @@ pub(crate) fn lift_retake_bans(caller: &Caller) -> Result<(), AppError> {
     }
 }
 
+/// Reading issued certificates (their signed documents, a sitting's list): admin, auditor,
+/// and staff of the issuing organization.
+pub(crate) fn read_issued_certificates(
+    caller: &Caller,
+    organization_id: &str,
+) -> Result<(), AppError> {
+    match caller.role {
+        Role::Auditor => Ok(()),
+        _ => revoke_issued_certificates(caller, organization_id),
+    }
+}
+
+/// Revoking an issued certificate: admin, and staff of the issuing organization.
+pub(crate) fn revoke_issued_certificates(
+    caller: &Caller,
+    organization_id: &str,
+) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Org if caller.organization_id.as_deref() == Some(organization_id) => Ok(()),
+        Role::Org => Err(AppError::NotFound("certificate")),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Reading any person's credit account: admin and auditor.
+pub(crate) fn read_credit_accounts(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin | Role::Auditor => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

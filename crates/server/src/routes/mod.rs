@@ -155,6 +155,11 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/", get(crate::ui::candidate_page))
         .route("/staff", get(crate::ui::staff_page))
         .route("/ui/{file}", get(crate::ui::file))
+        .route("/verify", get(crate::ui::verify_page))
+        .route(
+            "/certificates/{number}/print",
+            get(crate::ui::certificate_print_page),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/openapi.json", get(openapi::document))
