@@ -56,6 +56,22 @@ pub(crate) struct Delivery {
     sittings: Mutex<HashMap<String, Arc<SittingPapers>>>,
     /// Woken by every close, so the grading pass starts at once.
     pub(crate) closed: tokio::sync::Notify,
+    /// Papers of started attempts, by attempt id. A paper never changes once its attempt
+    /// exists, so a save checks its item against this instead of reading and parsing the
+    /// paper from the database every time.
+    attempt_papers: Mutex<HashMap<String, Arc<AttemptPaper>>>,
+}
+
+/// Attempts whose papers are kept; past this the cache starts over (about 5 KB a paper).
+const ATTEMPT_PAPER_CACHE: usize = 65_536;
+
+/// A started attempt's paper and owner, as a save needs them.
+#[derive(Debug)]
+pub(crate) struct AttemptPaper {
+    /// The registration the attempt belongs to (the only candidate who may save into it).
+    pub(crate) registration_id: String,
+    /// The drawn paper.
+    pub(crate) paper: DrawnPaper,
 }
 
 /// Sittings whose papers are kept; past this the cache starts over.
@@ -106,7 +122,42 @@ impl Delivery {
             writer,
             sittings: Mutex::new(HashMap::new()),
             closed: tokio::sync::Notify::new(),
+            attempt_papers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The paper and owner of an attempt, from memory or else the database; `None` when no
+    /// such attempt exists.
+    pub(crate) async fn attempt_paper(
+        &self,
+        storage: &crate::storage::Storage,
+        attempt_id: &str,
+    ) -> Result<Option<Arc<AttemptPaper>>, crate::error::AppError> {
+        let cached = self
+            .attempt_papers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(attempt_id)
+            .cloned();
+        if let Some(found) = cached {
+            return Ok(Some(found));
+        }
+        let Some((registration_id, paper)) = storage.attempt_paper(attempt_id).await? else {
+            return Ok(None);
+        };
+        let found = Arc::new(AttemptPaper {
+            registration_id,
+            paper: parse_paper(&paper)?,
+        });
+        let mut papers = self
+            .attempt_papers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if papers.len() >= ATTEMPT_PAPER_CACHE {
+            papers.clear();
+        }
+        papers.insert(attempt_id.to_owned(), Arc::clone(&found));
+        Ok(Some(found))
     }
 
     /// The papers of a sitting, if cached.

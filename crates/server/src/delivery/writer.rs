@@ -5,8 +5,8 @@
 //! ([`Storage::write_batch`]: saves first, then the closes; SQLite with `synchronous=FULL`, or
 //! a PostgreSQL commit), and only after the commit answers each request through its oneshot.
 //! The grading pass's scores come through a second, low-priority channel: a batch carries at
-//! most [`MAX_GRADES`] of them, and only after everything waiting in the first channel, so
-//! grading a submit rush never makes a save wait for more than a few attempts' scores. One fsync then covers hundreds of saves: SQLite manages a few
+//! most [`MAX_GRADES`] of them, after everything waiting in the first channel, and only when
+//! that was little ([`CALM_BATCH`]), so grading never slows the batches of a submit rush. One fsync then covers hundreds of saves: SQLite manages a few
 //! thousand single-row durable transactions per second but hundreds of thousands of rows per
 //! second in batches. While a batch commits, the next one queues, so batches grow with load
 //! by themselves and a lone save is not delayed by any timer. Submits ride in the same batches,
@@ -30,6 +30,9 @@ use crate::storage::{Storage, StorageError};
 pub const MAX_BATCH: usize = 1_000;
 /// Most attempts' scores written in one batch (about 35 rows each).
 pub const MAX_GRADES: usize = 16;
+/// Scores join a batch only when it holds fewer saves and closes than this: under a rush
+/// (a deep queue) batches carry saves and closes only, and the scores wait for calmer batches.
+pub const CALM_BATCH: usize = 64;
 /// Saves that may wait in the channel before a handler waits to enqueue (backpressure).
 const QUEUE: usize = 65_536;
 /// Pause before retrying a failed batch.
@@ -101,6 +104,11 @@ impl Writer {
             })
             .collect();
         (Writer { sender, grades }, WriterTasks { handles })
+    }
+
+    /// Saves and closes waiting for a batch: the grading pass holds back while this is high.
+    pub fn backlog(&self) -> usize {
+        QUEUE - self.sender.capacity()
     }
 
     /// Queues a save and waits until it is durable (or refused, or failed).
@@ -181,7 +189,8 @@ async fn run(storage: Storage, grace_ms: i64, receivers: Arc<Mutex<Receivers>>) 
                     Err(_) => break,
                 }
             }
-            while graded < MAX_GRADES {
+            let calm = batch.len() - graded < CALM_BATCH;
+            while calm && graded < MAX_GRADES {
                 match grades.try_recv() {
                     Ok(job) => {
                         batch.push(job);

@@ -351,14 +351,16 @@ async fn save(
 ) -> Result<JsonResponse<Value>, AppError> {
     // The deadline is checked against the moment the request reached the server.
     let received_at = now_ms();
-    let (_, paper) = state
-        .storage
-        .attempt_paper(&id)
+    let attempt = state
+        .delivery
+        .attempt_paper(&state.storage, &id)
         .await?
-        .filter(|(owner, _)| *owner == candidate.registration_id)
+        .filter(|attempt| attempt.registration_id == candidate.registration_id)
         .ok_or(AppError::NotFound("attempt"))?;
-    let paper = parse_paper(&paper)?;
-    let (_, item) = paper.item(&item_id).ok_or(AppError::NotFound("item"))?;
+    let (_, item) = attempt
+        .paper
+        .item(&item_id)
+        .ok_or(AppError::NotFound("item"))?;
     let seq = i64::try_from(request.seq).map_err(|_| {
         refused(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -446,13 +448,14 @@ async fn submit(
     candidate: CandidateCaller,
     Path(id): Path<String>,
 ) -> Result<JsonResponse<Value>, AppError> {
-    let attempt = own_attempt(&state, &candidate, &id).await?;
-    if attempt.status.is_closed() {
-        return Ok(JsonResponse(json!({"status": attempt.status.as_str()})));
-    }
-    if attempt.status == AttemptStatus::Paused {
-        return Err(paused_error());
-    }
+    // Ownership from the paper cache (no row read per submit in a rush); the close itself
+    // says whether the attempt was open, paused or closed already.
+    state
+        .delivery
+        .attempt_paper(&state.storage, &id)
+        .await?
+        .filter(|attempt| attempt.registration_id == candidate.registration_id)
+        .ok_or(AppError::NotFound("attempt"))?;
     // Acknowledged once the close is durable; the grading pass scores the paper afterwards.
     let outcome = state
         .delivery

@@ -472,7 +472,11 @@ macro_rules! grade_in {
                 let sql = scores_sql(chunk.len());
                 let mut query = sqlx::query(&sql);
                 for (item_id, score, max) in chunk {
-                    let state = if score.is_some() { "graded" } else { "needs_manual" };
+                    let state = if score.is_some() {
+                        "graded"
+                    } else {
+                        "needs_manual"
+                    };
                     query = query
                         .bind(&grade.attempt_id)
                         .bind(item_id)
@@ -798,20 +802,18 @@ impl Storage {
         })
     }
 
-    /// Closed attempts (submitted or expired) that the grading pass has not scored yet, at
-    /// most `limit`, optionally of one sitting only.
+    /// Closed attempts (submitted or expired) that the grading pass has not scored yet, the
+    /// earliest closed first, at most `limit`.
     pub async fn ungraded_attempts(
         &self,
-        sitting_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<UngradedAttempt>, StorageError> {
         let rows: Vec<(String, String, String, String)> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, sitting_id, bank_version_id, paper FROM attempts \
                  WHERE graded_at IS NULL AND status IN ('submitted', 'expired') \
-                 AND ($1 IS NULL OR sitting_id = $1) ORDER BY finished_at, id LIMIT $2",
+                 ORDER BY finished_at, id LIMIT $1",
             )
-            .bind(sitting_id)
             .bind(limit)
             .fetch_all(pool)
             .await?
