@@ -980,3 +980,69 @@ async fn after_publication_marking_is_refused_and_nothing_changes() {
         None
     );
 }
+
+/// One grader takes and marks every script in turn until nothing is left, and the sitting's
+/// marking is complete. With `XCERT_MARKING_CANDIDATES=N` it sits N candidates (2N scripts)
+/// and prints how long handing out and marking took (docs/MARKING.md, "Measured").
+#[tokio::test]
+#[allow(clippy::print_stderr)]
+async fn one_grader_marks_every_script_in_turn_and_the_sitting_completes() {
+    let candidates: usize = std::env::var("XCERT_MARKING_CANDIDATES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let app = TestApp::spawn().await;
+    let exam = Marked::sit(&app, candidates).await;
+    let (grader, token) = exam.grader(&app, "solo").await;
+    expect(
+        &exam.assign(&app, ESSAY, &[&grader]).await,
+        StatusCode::OK,
+        "assign",
+    );
+    expect(
+        &exam.assign(&app, PRACTICAL, &[&grader]).await,
+        StatusCode::OK,
+        "assign",
+    );
+    let started = std::time::Instant::now();
+    let mut marked = 0;
+    loop {
+        let task = next(&app, &token).await;
+        if task.status == StatusCode::NO_CONTENT {
+            break;
+        }
+        expect(&task, StatusCode::OK, "next");
+        let maxima: Vec<Value> = task.body["criteria"]
+            .as_array()
+            .expect("criteria")
+            .iter()
+            .map(|criterion| criterion["max"].clone())
+            .collect();
+        let reply = mark(&app, &token, &text(&task.body, "task"), &json!(maxima)).await;
+        expect(&reply, StatusCode::OK, "mark");
+        marked += 1;
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(marked, 2 * candidates);
+    let progress = exam.progress(&app, &exam.fixture.org_token).await;
+    assert_eq!(progress.body["complete"], true, "{}", progress.body);
+    let storage = app.storage().await;
+    for candidate in &exam.candidates {
+        assert_eq!(
+            item_score(&storage, &candidate.attempt, ESSAY).await,
+            Some(1000)
+        );
+        assert_eq!(
+            item_score(&storage, &candidate.attempt, PRACTICAL).await,
+            Some(400)
+        );
+    }
+    if std::env::var("XCERT_MARKING_CANDIDATES").is_ok() {
+        eprintln!(
+            "marking: {marked} scripts handed out and marked in {:.2} s ({:.2} ms per script) on {}",
+            elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1000.0 / f64::from(u32::try_from(marked).unwrap_or(1)),
+            storage.backend()
+        );
+    }
+}
