@@ -112,7 +112,9 @@ async fn sitting_for(
 /// failure here leaves the results standing; it is logged, and the next publication call or
 /// correction reconciles again.
 async fn reconcile(state: &AppState, sitting_id: &str, actor: &str, now: i64) {
-    let _ = (state, sitting_id, actor, now);
+    if let Err(error) = crate::credentials::reconcile_sitting(state, sitting_id, actor, now).await {
+        tracing::error!(%error, sitting = %sitting_id, "issuing certificates after a result change failed; publishing again retries");
+    }
 }
 
 async fn publish(
