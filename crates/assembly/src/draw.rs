@@ -152,6 +152,22 @@ impl Drawer {
         drawer
     }
 
+    /// Scratch space for continuing a sitting in which item `i` has appeared in `counts[i]`
+    /// papers and every item may now appear in at most `limit` papers: the allowance of each
+    /// item is what the limit leaves of its count (an item at or past the limit is not drawn).
+    pub(crate) fn with_exposure_counts(plan: &Plan<'_>, limit: u32, counts: &[u32]) -> Drawer {
+        let mut drawer = Drawer::with_exposure_limit(plan, limit);
+        for (item, &count) in counts.iter().enumerate() {
+            if let Some(left) = drawer.allowance.get_mut(item) {
+                *left = limit.saturating_sub(count);
+                if *left == 0 {
+                    drawer.state[item] = EXHAUSTED;
+                }
+            }
+        }
+        drawer
+    }
+
     /// Records that `item` appeared in one more paper; at its limit it is not drawn again.
     pub(crate) fn record_use(&mut self, item: u32) {
         if let Some(left) = self.allowance.get_mut(item as usize) {

@@ -82,7 +82,12 @@
 //! in at most max(1, ⌊cap × papers⌋) papers, so the cap always holds (a sitting smaller than
 //! 1 / cap cannot honour it and uses a limit of one paper). A sitting's papers therefore
 //! depend on the candidate list and its order; an auditor re-derives them by re-running the
-//! sitting (100,000 papers take about a second). A single paper drawn with [`draw`]
+//! sitting (100,000 papers take about a second). The server draws with
+//! [`draw_sitting_relaxed`], which raises the limit step by step only when a sitting is too
+//! small for ⌊cap × papers⌋ to be met, and draws a candidate added after a sitting's draw
+//! with [`draw_latecomer`] against the sitting's exposure counts, the limit grown to the new
+//! number of papers, so the cap still holds; the order latecomers were drawn in is then part
+//! of what an auditor needs. A single paper drawn with [`draw`]
 //! ignores exposure and is what `xcert paper verify` re-derives from (bank, blueprint, seed).
 
 mod blueprint;
@@ -108,4 +113,6 @@ pub use feasibility::{FairnessReport, FeasibilityReport, Problem, ProblemKind, R
 pub use plan::{Partition, Plan};
 pub use pool::{ItemSpec, ItemType, MAX_OPTIONS, Pool, PoolItem};
 pub use seed::Seed;
-pub use sitting::{SittingReport, Spread, draw_sitting};
+pub use sitting::{
+    SittingReport, Spread, draw_latecomer, draw_sitting, draw_sitting_relaxed, exposure_limit,
+};

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use xcert_assembly::synthetic::SyntheticBank;
 use xcert_assembly::{
     AssemblyError, Blueprint, ItemSpec, ItemType, Paper, Plan, Pool, ProblemKind, Seed, draw,
-    draw_sitting,
+    draw_latecomer, draw_sitting, draw_sitting_relaxed, exposure_limit,
 };
 
 fn seed(n: u64) -> Seed {
@@ -320,6 +320,99 @@ fn fairness_holds_on_every_paper_of_a_synthetic_sitting() {
     .expect("sitting");
     assert!(report.max_exposure <= 0.25);
     assert!(report.expected_score.sd <= report.analytic_expected_score_sd);
+}
+
+#[test]
+fn latecomers_keep_the_sitting_under_the_cap_and_re_derive_from_the_same_order() {
+    let bank = SyntheticBank {
+        items: 400,
+        knowledge_points: 5,
+        enemy_pairs: 40,
+        seed: 9,
+    };
+    let pool = bank.pool();
+    let blueprint = Blueprint::parse(&bank.blueprint_text(0.02, 0.2)).expect("blueprint");
+    let plan = Plan::new(&pool, &blueprint).expect("plan");
+    let first: Vec<String> = (0..300).map(|i| format!("C{i:05}")).collect();
+    let later: Vec<String> = (0..60).map(|i| format!("L{i:05}")).collect();
+    let run = || {
+        let mut papers: Vec<Vec<u32>> = Vec::new();
+        let report = draw_sitting(&plan, &seed(3), &first, |_, paper| {
+            papers.push(paper.items().iter().map(|item| item.item()).collect());
+        })
+        .expect("sitting");
+        let mut counts = report.exposure_counts.clone();
+        let mut limit = report.exposure_limit;
+        for (index, candidate) in later.iter().enumerate() {
+            let before = first.len() + index;
+            let (paper, used) =
+                draw_latecomer(&plan, &seed(3), &mut counts, before, limit, candidate)
+                    .expect("latecomer");
+            assert_paper_satisfies(&pool, &blueprint, &paper);
+            assert_eq!(used, exposure_limit(0.2, before + 1));
+            limit = used;
+            assert!(counts.iter().all(|&count| count <= limit), "over {limit}");
+            papers.push(paper.items().iter().map(|item| item.item()).collect());
+        }
+        (papers, counts)
+    };
+    let (papers, counts) = run();
+    // The counts are exactly the papers' items, and the cap holds for the whole sitting.
+    let mut recount = vec![0u32; pool.items().len()];
+    for paper in &papers {
+        for &item in paper {
+            recount[item as usize] += 1;
+        }
+    }
+    assert_eq!(recount, counts);
+    let limit = exposure_limit(0.2, first.len() + later.len());
+    assert!(counts.iter().all(|&count| count <= limit));
+    // The same inputs in the same order give the same papers.
+    assert_eq!(run().0, papers);
+    // Counts for another bank are refused, not misread.
+    let mut short = vec![0u32; 3];
+    assert!(matches!(
+        draw_latecomer(&plan, &seed(3), &mut short, 300, 60, "X"),
+        Err(AssemblyError::InvalidPool(_))
+    ));
+}
+
+#[test]
+fn a_sitting_too_small_for_its_cap_is_drawn_under_the_smallest_limit_that_fits() {
+    // 12 html singles serve 3 a paper: cap 0.25 needs 12 of them, but 5 papers at a limit
+    // of ⌊0.25 × 5⌋ = 1 would need 15.
+    let pool = small_pool(36, 0);
+    let blueprint = blueprint(3, 1, 1, 0.5);
+    let plan = Plan::new(&pool, &blueprint).expect("plan");
+    assert!(plan.feasibility().is_feasible());
+    let candidates: Vec<String> = (0..5).map(|i| format!("C{i}")).collect();
+    assert!(matches!(
+        draw_sitting(&plan, &seed(2), &candidates, |_, _| {}),
+        Err(AssemblyError::DrawFailed(_))
+    ));
+    let mut seen = Vec::new();
+    let report = draw_sitting_relaxed(&plan, &seed(2), &candidates, |candidate, paper| {
+        assert_paper_satisfies(&pool, &blueprint, paper);
+        seen.push(candidate.to_owned());
+    })
+    .expect("relaxed");
+    assert_eq!(seen, candidates, "each paper once, in order");
+    assert_eq!(report.exposure_limit, 2);
+    assert!(report.exposure_counts.iter().all(|&count| count <= 2));
+    // A sitting big enough for its cap is drawn exactly as draw_sitting draws it.
+    let many: Vec<String> = (0..40).map(|i| format!("C{i}")).collect();
+    let mut strict = Vec::new();
+    let exact = draw_sitting(&plan, &seed(2), &many, |_, paper| {
+        strict.push(paper.clone())
+    })
+    .expect("strict");
+    let mut relaxed = Vec::new();
+    let same = draw_sitting_relaxed(&plan, &seed(2), &many, |_, paper| {
+        relaxed.push(paper.clone())
+    })
+    .expect("relaxed");
+    assert_eq!(strict, relaxed);
+    assert_eq!(exact.exposure_limit, same.exposure_limit);
 }
 
 #[test]
