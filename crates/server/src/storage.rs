@@ -81,6 +81,7 @@ pub mod banks;
 pub mod credentials;
 pub mod delivery;
 pub mod marking;
+pub mod papers;
 pub mod proctoring;
 pub mod results;
 pub mod sittings;
