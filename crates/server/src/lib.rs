@@ -15,9 +15,9 @@
 //! - **The domain stays pure.** Identity-document validation ([`identity`]) is a pure module;
 //!   clocks and randomness are read only in the HTTP layer.
 
+pub mod analysis;
 mod app;
 mod auth;
-pub mod analysis;
 pub mod banks;
 pub mod config;
 pub mod credentials;

@@ -3,6 +3,9 @@
 //!
 //! - [`paper`]: the drawn paper as stored, and the candidate's view of it (relabelled options,
 //!   sanitized HTML, never a key).
+//! - [`draws`]: a sitting's papers, drawn once for the whole sitting under the blueprint's
+//!   exposure cap and stored, so every replica hands out the same paper; latecomers drawn
+//!   against the stored exposure counts.
 //! - [`writer`]: group commit: every save goes through one writer task that commits batches
 //!   and acknowledges a save only after its batch's commit.
 //! - [`sweeper`]: closes attempts whose deadline (plus the grace) has passed, at their deadline;
@@ -17,6 +20,7 @@
 //! start moves the deadline too; both may carry it past the window close. Saves are accepted
 //! until `deadline + GRACE` (network slack), measured when the request reaches the server.
 
+pub(crate) mod draws;
 pub(crate) mod grading;
 pub(crate) mod paper;
 pub(crate) mod scoring;
@@ -77,12 +81,12 @@ pub(crate) struct AttemptPaper {
 /// Sittings whose papers are kept; past this the cache starts over.
 const SITTING_CACHE: usize = 64;
 
-/// A sitting's compiled paper source and the papers drawn ahead for its candidates.
+/// A sitting's compiled paper source, and the papers this process drew and stored for it.
 ///
-/// Compiling a blueprint against a bank (the plan) costs far more than drawing one paper, so
-/// the first start of a sitting in this process draws the papers of every registration that
-/// has not started, with one plan, and later starts take theirs from here: the start spike
-/// does no planning. A registration added afterwards gets its paper drawn on its own.
+/// The sitting's papers are drawn once for the whole sitting and stored ([`draws`]); the
+/// process that stored them keeps them here too, so its starts skip even the one-row read.
+/// `filled` is set once this process knows the sitting's draw is stored (by it or by another
+/// replica), so later starts go straight to the registration's stored paper.
 #[derive(Debug)]
 pub(crate) struct SittingPapers {
     pub(crate) source: PaperSource,
@@ -99,7 +103,7 @@ impl SittingPapers {
         }
     }
 
-    /// Keeps papers drawn ahead, by registration id.
+    /// Keeps papers this process drew and stored, by registration id.
     pub(crate) fn keep(&self, papers: impl IntoIterator<Item = (String, DrawnPaper)>) {
         self.drawn
             .lock()
@@ -107,7 +111,7 @@ impl SittingPapers {
             .extend(papers);
     }
 
-    /// Takes the paper drawn ahead for a registration (it is stored with the attempt next).
+    /// Takes the kept paper of a registration (it is stored with the attempt next).
     pub(crate) fn take(&self, registration_id: &str) -> Option<DrawnPaper> {
         self.drawn
             .lock()

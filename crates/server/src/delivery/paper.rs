@@ -9,6 +9,8 @@
 //! bank's option ids never leak, and "the answer is B" is useless to a neighbour whose options
 //! were shuffled differently.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use xcert_assembly::{AssemblyError, Blueprint, MultipleScoring, Plan, Pool, Seed};
@@ -116,22 +118,88 @@ impl PaperSource {
         self.blueprint.hash_hex()
     }
 
-    /// Draws the paper of each seed with one compiled plan, exactly as `xcert paper draw`
-    /// does for one seed (a standalone draw: each paper re-derives from bank, blueprint and
-    /// seed alone).
-    pub(crate) fn draw_all(
+    /// Draws a whole sitting with the blueprint's exposure cap: one paper per candidate, in
+    /// the order given (the server passes registration ids sorted ascending), exactly as
+    /// `xcert_assembly::draw_sitting_relaxed` does and an auditor re-runs it.
+    pub(crate) fn draw_sitting(
         &self,
         bank: &Bank,
-        seeds: &[Seed],
-    ) -> Result<Vec<DrawnPaper>, AssemblyError> {
+        secret: &Seed,
+        candidates: &[String],
+    ) -> Result<SittingDraw, AssemblyError> {
         let plan = Plan::new(&self.pool, &self.blueprint)?;
-        seeds
+        let mut papers = Vec::with_capacity(candidates.len());
+        let report =
+            xcert_assembly::draw_sitting_relaxed(&plan, secret, candidates, |_, paper| {
+                papers.push(self.stored_form(bank, paper));
+            })?;
+        Ok(SittingDraw {
+            papers,
+            exposure_limit: report.exposure_limit,
+            exposure_counts: self.counts_json(&report.exposure_counts),
+            max_exposure: report.max_exposure,
+        })
+    }
+
+    /// Draws the paper of a candidate added after the sitting's draw, against the stored
+    /// exposure counts (`{"item id": n}`) of the `papers_before` papers drawn so far under
+    /// `limit_before` (`xcert_assembly::draw_latecomer`): the paper, the limit it was drawn
+    /// under, and the counts including it.
+    pub(crate) fn draw_latecomer(
+        &self,
+        bank: &Bank,
+        secret: &Seed,
+        counts_json: &str,
+        papers_before: usize,
+        limit_before: u32,
+        candidate: &str,
+    ) -> Result<(DrawnPaper, u32, String), AssemblyError> {
+        let stored: BTreeMap<String, u32> = serde_json::from_str(counts_json).map_err(|error| {
+            AssemblyError::InvalidPool(format!("the stored exposure counts do not parse: {error}"))
+        })?;
+        let index: HashMap<&str, usize> = self
+            .pool
+            .items()
             .iter()
-            .map(|seed| {
-                let paper = xcert_assembly::draw(&plan, seed)?;
-                Ok(self.stored_form(bank, &paper))
-            })
-            .collect()
+            .enumerate()
+            .map(|(position, item)| (item.id(), position))
+            .collect();
+        let mut counts = vec![0u32; self.pool.items().len()];
+        for (id, count) in &stored {
+            let position = index.get(id.as_str()).ok_or_else(|| {
+                AssemblyError::InvalidPool(format!(
+                    "the stored exposure counts name item `{id}`, which the bank lacks"
+                ))
+            })?;
+            counts[*position] = *count;
+        }
+        let plan = Plan::new(&self.pool, &self.blueprint)?;
+        let (paper, limit) = xcert_assembly::draw_latecomer(
+            &plan,
+            secret,
+            &mut counts,
+            papers_before,
+            limit_before,
+            candidate,
+        )?;
+        Ok((
+            self.stored_form(bank, &paper),
+            limit,
+            self.counts_json(&counts),
+        ))
+    }
+
+    /// Papers per item as JSON `{"item id": n}`, items in no paper left out.
+    fn counts_json(&self, counts: &[u32]) -> String {
+        let map: BTreeMap<&str, u32> = self
+            .pool
+            .items()
+            .iter()
+            .zip(counts)
+            .filter(|(_, count)| **count > 0)
+            .map(|(item, count)| (item.id(), *count))
+            .collect();
+        serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
     }
 
     fn stored_form(&self, bank: &Bank, paper: &xcert_assembly::Paper) -> DrawnPaper {
@@ -167,6 +235,19 @@ impl PaperSource {
         sections.retain(|section| !section.items.is_empty());
         DrawnPaper { sections }
     }
+}
+
+/// A sitting's papers drawn under its exposure cap.
+#[derive(Debug)]
+pub(crate) struct SittingDraw {
+    /// One paper per candidate, in the candidates' order.
+    pub(crate) papers: Vec<DrawnPaper>,
+    /// max(1, floor(cap x papers)).
+    pub(crate) exposure_limit: u32,
+    /// Papers per item, JSON `{"item id": n}`.
+    pub(crate) exposure_counts: String,
+    /// Highest share of papers holding any one item.
+    pub(crate) max_exposure: f64,
 }
 
 /// The label shown for the option at `position` (0-based): `A` … `Z`, then `AA`, `AB`, …

@@ -314,6 +314,21 @@ pub(crate) fn read_credit_accounts(caller: &Caller) -> Result<(), AppError> {
     }
 }
 
+/// Drawing a sitting's papers ahead of its first start: admin and the staff of the
+/// organization owning the sitting.
+pub(crate) fn draw_papers(caller: &Caller, organization_id: &str) -> Result<(), AppError> {
+    draw_proctors(caller, organization_id)
+}
+
+/// Downloading a sitting's draw record, secret included (to re-derive every paper): admin and
+/// auditor only.
+pub(crate) fn read_paper_record(caller: &Caller) -> Result<(), AppError> {
+    match caller.role {
+        Role::Admin | Role::Auditor => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,16 +24,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use xcert_assembly::{Blueprint, Seed};
+use xcert_assembly::Blueprint;
 use xcert_bank::Bank;
 
 use super::{Route, Rule, access};
 use crate::app::{AppState, audit_entry};
 use crate::auth::{Caller, CandidateCaller, Role};
-use crate::delivery::paper::{
-    DrawnPaper, PaperSource, candidate_paper, paper_shows_media, validate_response,
-};
-use crate::delivery::{SittingPapers, WriteError, now_ms, parse_paper, rfc3339_ms};
+use crate::delivery::paper::{PaperSource, candidate_paper, paper_shows_media, validate_response};
+use crate::delivery::{SittingPapers, WriteError, draws, now_ms, parse_paper, rfc3339_ms};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::random;
@@ -222,22 +220,11 @@ async fn start(
     }
     let bank = crate::banks::load_bank(&state, &sitting.bank_version_id).await?;
     let papers = sitting_papers(&state, &sitting.id, &sitting.blueprint, &bank).await?;
-    let secret = Seed::parse_hex(&sitting.secret).map_err(|error| {
-        AppError::Internal(format!(
-            "sitting {} has an unusable secret: {error}",
-            sitting.id
-        ))
-    })?;
-    papers
-        .filled
-        .get_or_try_init(|| draw_ahead(&state, &papers, &bank, &sitting.id, secret))
-        .await?;
+    let secret = draws::sitting_secret(&sitting)?;
     // The paper seed is derived from the registration id: one candidate in one sitting.
     let seed = secret.paper_seed(&candidate.registration_id);
-    let paper = match papers.take(&candidate.registration_id) {
-        Some(paper) => paper,
-        None => draw_one(Arc::clone(&papers), Arc::clone(&bank), seed).await?,
-    };
+    let paper =
+        draws::paper_for(&state, &papers, &bank, &sitting, &candidate.registration_id).await?;
     let source = &papers.source;
     let new = NewAttempt {
         id: random::hex_id(),
@@ -264,7 +251,7 @@ async fn start(
 }
 
 /// The sitting's compiled paper source, built once per sitting and process.
-async fn sitting_papers(
+pub(super) async fn sitting_papers(
     state: &AppState,
     sitting_id: &str,
     blueprint_text: &str,
@@ -289,42 +276,6 @@ async fn sitting_papers(
     Ok(state
         .delivery
         .keep_sitting(sitting_id, Arc::new(SittingPapers::new(source))))
-}
-
-/// Draws the papers of every registration of the sitting that has not started, with one
-/// compiled plan (once per sitting and process: the first start pays for the spike).
-async fn draw_ahead(
-    state: &AppState,
-    papers: &Arc<SittingPapers>,
-    bank: &Arc<Bank>,
-    sitting_id: &str,
-    secret: Seed,
-) -> Result<(), AppError> {
-    let registrations = state.storage.unstarted_registrations(sitting_id).await?;
-    let seeds: Vec<Seed> = registrations
-        .iter()
-        .map(|registration| secret.paper_seed(registration))
-        .collect();
-    let (source, bank) = (Arc::clone(papers), Arc::clone(bank));
-    let drawn = tokio::task::spawn_blocking(move || source.source.draw_all(&bank, &seeds))
-        .await
-        .map_err(|error| AppError::Internal(format!("the paper task failed: {error}")))?
-        .map_err(|error| AppError::Internal(format!("drawing papers: {error}")))?;
-    papers.keep(registrations.into_iter().zip(drawn));
-    Ok(())
-}
-
-async fn draw_one(
-    papers: Arc<SittingPapers>,
-    bank: Arc<Bank>,
-    seed: Seed,
-) -> Result<DrawnPaper, AppError> {
-    tokio::task::spawn_blocking(move || papers.source.draw_all(&bank, &[seed]))
-        .await
-        .map_err(|error| AppError::Internal(format!("the paper task failed: {error}")))?
-        .map_err(|error| AppError::Internal(format!("drawing a paper: {error}")))?
-        .pop()
-        .ok_or_else(|| AppError::Internal("a draw returned no paper".to_owned()))
 }
 
 async fn view(

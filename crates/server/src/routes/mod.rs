@@ -32,6 +32,7 @@ mod credentials;
 mod marking;
 mod openapi;
 mod organizations;
+mod papers;
 mod proctoring;
 mod results;
 mod sites;
@@ -118,6 +119,7 @@ fn table() -> Vec<Route> {
     routes.extend(sittings::routes());
     routes.extend(candidates::routes());
     routes.extend(attempts::routes());
+    routes.extend(papers::routes());
     routes.extend(proctoring::routes());
     routes.extend(marking::routes());
     routes.extend(results::routes());
