@@ -1,4 +1,4 @@
-//! `xcert paper draw|simulate|verify` and `xcert blueprint check`: the shell around
+//! `xcert paper draw|simulate|sitting|verify` and `xcert blueprint check`: the shell around
 //! `xcert-assembly`. Reads files, prints results, maps outcomes to CONTRACT exit codes.
 
 use std::fmt::Write as _;
@@ -38,6 +38,25 @@ pub(crate) enum PaperCommand {
         /// HMAC-SHA256(secret, "paper" || 0x00 || c).
         #[arg(long)]
         seed: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-derive every paper of a sitting as the server drew it: the first candidate list
+    /// under the exposure cap, then the latecomers in the order they were drawn.
+    Sitting {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The sitting's secret: 64 hex digits (from the sitting's draw record).
+        #[arg(long)]
+        secret: String,
+        /// The candidates of the first draw in draw order (the server's: registration ids
+        /// sorted ascending): one id a line, or a JSON array of strings.
+        #[arg(long)]
+        candidates: PathBuf,
+        /// Candidates drawn after the first draw, in the order they were drawn (same forms).
+        #[arg(long)]
+        latecomers: Option<PathBuf>,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -89,6 +108,13 @@ pub(crate) fn run(command: PaperCommand) -> anyhow::Result<Exit> {
             seed,
             json,
         } => simulate(&inputs, papers, &seed, json),
+        PaperCommand::Sitting {
+            inputs,
+            secret,
+            candidates,
+            latecomers,
+            json,
+        } => sitting(&inputs, &secret, &candidates, latecomers.as_deref(), json),
         PaperCommand::Verify {
             inputs,
             seed,
@@ -537,6 +563,158 @@ fn human_simulation(plan: &Plan<'_>, d: &SimulateJson) -> String {
 struct VerifyJson {
     identical: bool,
     differences: Vec<String>,
+}
+
+/// Reads a candidate list: a JSON array of strings, or one id a line (blank lines skipped).
+fn read_candidates(path: &Path) -> anyhow::Result<Result<Vec<String>, String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.trim_start().starts_with('[') {
+        return Ok(serde_json::from_str::<Vec<String>>(&text)
+            .map_err(|error| format!("{}: not a JSON array of ids: {error}", path.display())));
+    }
+    Ok(Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()))
+}
+
+#[derive(Debug, Serialize)]
+struct SittingJson {
+    bank_hash: String,
+    blueprint_hash: String,
+    papers: usize,
+    first_papers: usize,
+    latecomers: usize,
+    exposure_limit: u32,
+    max_exposure: f64,
+    candidates: Vec<SittingPaperJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct SittingPaperJson {
+    id: String,
+    latecomer: bool,
+    seed: String,
+    total_points: serde_json::Value,
+    items: Vec<PaperItemJson>,
+}
+
+fn sitting(
+    inputs: &Inputs,
+    secret: &str,
+    candidates_path: &Path,
+    latecomers_path: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let secret = attempt!(parse_seed(secret, json));
+    let mut lists = Vec::new();
+    for path in std::iter::once(candidates_path).chain(latecomers_path) {
+        match read_candidates(path)? {
+            Ok(list) => lists.push(list),
+            Err(message) => {
+                return Ok(fail(
+                    json,
+                    Exit::Invalid,
+                    "invalid_candidates",
+                    &message,
+                    Vec::new(),
+                )?
+                .0);
+            }
+        }
+    }
+    let latecomers = if lists.len() > 1 {
+        lists.pop().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let first = lists.pop().unwrap_or_default();
+    let (pool, blueprint) = attempt!(load(inputs, json));
+    let plan = attempt!(plan(inputs, &pool, &blueprint, json));
+    attempt!(require_feasible(&plan, true, json));
+    let mut papers = Vec::with_capacity(first.len() + latecomers.len());
+    let entry = |id: &str, latecomer: bool, paper: &Paper| {
+        let seed = secret.paper_seed(id);
+        let document = paper_json(&plan, &seed, paper);
+        SittingPaperJson {
+            id: id.to_owned(),
+            latecomer,
+            seed: document.seed,
+            total_points: document.total_points,
+            items: document.items,
+        }
+    };
+    let report = match xcert_assembly::draw_sitting_relaxed(&plan, &secret, &first, |id, paper| {
+        papers.push(entry(id, false, paper));
+    }) {
+        Ok(report) => report,
+        Err(error) => return Ok(draw_failure(&error, json)?.0),
+    };
+    let mut counts = report.exposure_counts;
+    let mut limit = report.exposure_limit;
+    for (index, id) in latecomers.iter().enumerate() {
+        match xcert_assembly::draw_latecomer(
+            &plan,
+            &secret,
+            &mut counts,
+            first.len() + index,
+            limit,
+            id,
+        ) {
+            Ok((paper, used)) => {
+                limit = used;
+                papers.push(entry(id, true, &paper));
+            }
+            Err(error) => return Ok(draw_failure(&error, json)?.0),
+        }
+    }
+    let total = papers.len();
+    let most = counts.iter().copied().max().unwrap_or(0);
+    let document = SittingJson {
+        bank_hash: pool.content_hash().to_owned(),
+        blueprint_hash: blueprint.hash_hex(),
+        papers: total,
+        first_papers: first.len(),
+        latecomers: latecomers.len(),
+        exposure_limit: limit,
+        max_exposure: if total > 0 {
+            round6(f64::from(most) / total as f64)
+        } else {
+            0.0
+        },
+        candidates: papers,
+    };
+    if json {
+        print_json(&document)?;
+    } else {
+        let mut out = String::new();
+        let _ = writeln!(out, "bank       {}", document.bank_hash);
+        let _ = writeln!(out, "blueprint  {}", document.blueprint_hash);
+        let _ = writeln!(
+            out,
+            "{} papers ({} in the first draw, {} latecomers); no item in more than {} (max exposure {:.4})",
+            document.papers,
+            document.first_papers,
+            document.latecomers,
+            document.exposure_limit,
+            document.max_exposure
+        );
+        for paper in &document.candidates {
+            let items: Vec<&str> = paper.items.iter().map(|item| item.id.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "{}{}  {}",
+                paper.id,
+                if paper.latecomer { " (latecomer)" } else { "" },
+                items.join(" ")
+            );
+        }
+        print_stdout(out.trim_end());
+    }
+    Ok(Exit::Success)
 }
 
 fn verify(inputs: &Inputs, seed: &str, paper_path: &Path, json: bool) -> anyhow::Result<Exit> {
