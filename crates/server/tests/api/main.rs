@@ -9,6 +9,7 @@ mod delivery;
 mod helpers;
 mod marking;
 mod organizations;
+mod papers;
 mod plumbing;
 mod proctoring;
 mod redis;
