@@ -162,16 +162,21 @@ async fn record(
         .map_err(|error| AppError::Internal(format!("stored exposure counts: {error}")))?;
     let summary = serde_json::to_value(DrawView::new(&draw, max_rate(&sitting)))
         .map_err(|error| AppError::Internal(format!("a draw view: {error}")))?;
-    let mut body = json!({
-        "secret": sitting.secret,
-        "bank_version": sitting.bank_version_id,
-        "blueprint": sitting.blueprint,
-        "candidates": draw.candidates,
-        "latecomers": draw.latecomers,
-        "exposure_counts": counts,
-    });
-    if let (Some(body), Value::Object(summary)) = (body.as_object_mut(), summary) {
-        body.extend(summary);
+    // The summary first, then the record's lists: `latecomers` is the list here, not a count.
+    let mut body = summary;
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("secret".to_owned(), Value::from(sitting.secret.clone()));
+        fields.insert(
+            "bank_version".to_owned(),
+            Value::from(sitting.bank_version_id.clone()),
+        );
+        fields.insert(
+            "blueprint".to_owned(),
+            Value::from(sitting.blueprint.clone()),
+        );
+        fields.insert("candidates".to_owned(), json!(draw.candidates));
+        fields.insert("latecomers".to_owned(), json!(draw.latecomers));
+        fields.insert("exposure_counts".to_owned(), counts);
     }
     Ok(JsonResponse(body))
 }
