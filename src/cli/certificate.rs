@@ -118,7 +118,7 @@ fn verify(
     };
     let (trusted, source) = match (public_key, &online) {
         (Some(key), _) => (read_keys(key)?, "--public-key".to_owned()),
-        (None, Some(online)) => (online.keys.clone(), format!("{}", online.url)),
+        (None, Some(online)) => (online.keys.clone(), online.url.to_string()),
         (None, None) => {
             let carried = document
                 .public_key

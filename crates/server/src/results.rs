@@ -34,8 +34,9 @@ use xcert_assembly::Blueprint;
 use crate::app::AppState;
 use crate::delivery::{grade_paper, parse_paper};
 use crate::error::AppError;
+use crate::storage::delivery::AttemptScores;
 use crate::storage::results::{
-    Corrected, Correction, CorrectionOutcome, LateScores, PublishOutcome, SittingRules,
+    Corrected, Correction, CorrectionOutcome, PublishOutcome, SittingRules,
 };
 use crate::storage::sittings::Sitting;
 use rule::{BanPolicy, Points};
@@ -95,7 +96,7 @@ pub(crate) fn not_published() -> AppError {
 
 /// Grades the closed attempts of a sitting that have no scores yet (the grading pass has not
 /// reached them): pure grading from their responses, recorded in the publication transaction.
-async fn late_scores(state: &AppState, sitting_id: &str) -> Result<Vec<LateScores>, AppError> {
+async fn late_scores(state: &AppState, sitting_id: &str) -> Result<Vec<AttemptScores>, AppError> {
     let unscored = state.storage.unscored_attempts(sitting_id).await?;
     let mut banks = HashMap::new();
     let mut late = Vec::with_capacity(unscored.len());
@@ -109,9 +110,10 @@ async fn late_scores(state: &AppState, sitting_id: &str) -> Result<Vec<LateScore
             }
         };
         let paper = parse_paper(&attempt.paper)?;
-        late.push(LateScores {
+        late.push(AttemptScores {
             scores: grade_paper(&paper, &bank, &attempt.responses),
             attempt_id: attempt.id,
+            graded_at: crate::delivery::now_ms(),
         });
     }
     Ok(late)

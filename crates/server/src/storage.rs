@@ -76,6 +76,51 @@ macro_rules! append_audit {
     };
 }
 
+/// Records one closed attempt's objective scores inside the transaction `$tx`, once (the
+/// grading pass, and publication for what the pass has not reached): the `graded_at`
+/// claim and the rows are written together; evaluates to whether this call recorded them.
+macro_rules! grade_in {
+    ($tx:ident, $grade:expr) => {{
+        let grade: &$crate::storage::delivery::AttemptScores = $grade;
+        let claimed = sqlx::query(
+            "UPDATE attempts SET graded_at = $2 \
+             WHERE id = $1 AND graded_at IS NULL AND status IN ('submitted', 'expired')",
+        )
+        .bind(&grade.attempt_id)
+        .bind(grade.graded_at)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if claimed {
+            let mut rest: &[(String, Option<u32>, u32)] = &grade.scores;
+            while !rest.is_empty() {
+                let (chunk, tail) =
+                    rest.split_at($crate::storage::delivery::chunk_size(rest.len()));
+                rest = tail;
+                let sql = $crate::storage::delivery::scores_sql(chunk.len());
+                let mut query = sqlx::query(&sql);
+                for (item_id, score, max) in chunk {
+                    let state = if score.is_some() {
+                        "graded"
+                    } else {
+                        "needs_manual"
+                    };
+                    query = query
+                        .bind(&grade.attempt_id)
+                        .bind(item_id)
+                        .bind(state)
+                        .bind(score.map(i64::from))
+                        .bind(i64::from(*max))
+                        .bind(grade.graded_at);
+                }
+                query.execute(&mut *$tx).await?;
+            }
+        }
+        claimed
+    }};
+}
+
 pub mod analysis;
 pub mod banks;
 pub mod credentials;

@@ -1131,6 +1131,64 @@
       ban.hidden = false;
     }
     panel.hidden = false;
+    showAwards();
+  }
+
+  // ---------------------------------------------------------------- certificates and credits
+  // The person's issued certificates (every sitting) with a printable view and the public
+  // verification page, and their credit account. The print page is opened with window.open so
+  // it finds this tab's token in its copy of sessionStorage; no token goes into a URL.
+  async function showAwards() {
+    const section = $('awards');
+    const list = $('awards-list');
+    let certificates;
+    let account;
+    try {
+      certificates = (await api('GET', '/candidate/certificates')).data;
+      account = (await api('GET', '/candidate/credits')).data;
+    } catch (_) {
+      section.hidden = true;
+      return;
+    }
+    list.replaceChildren();
+    for (const certificate of certificates) {
+      const item = document.createElement('li');
+      const title = document.createElement('span');
+      title.textContent = certificate.certificate.title + ' · ' + certificate.number +
+        (certificate.status === 'revoked' ? ' · 已撤销 revoked' : '');
+      const print = document.createElement('button');
+      print.type = 'button';
+      print.className = 'secondary';
+      print.textContent = '打印 Print';
+      print.addEventListener('click', () => { window.open(certificate.print_url, '_blank'); });
+      const verify = document.createElement('a');
+      verify.href = certificate.verify_url;
+      verify.target = '_blank';
+      verify.rel = 'noopener';
+      verify.textContent = '验证 Verify';
+      item.append(title, ' ', print, ' ', verify);
+      list.append(item);
+    }
+    $('awards-credits').textContent = '学分余额 Credit balance: ' + account.balance +
+      ' (' + account.entries.length + ' 笔记录 postings)';
+    section.hidden = certificates.length === 0 && account.entries.length === 0;
+  }
+
+  async function downloadCredits() {
+    try {
+      const reply = await fetch('/api/v1/candidate/credits?format=csv', {
+        headers: { Authorization: 'Bearer ' + token },
+      });
+      if (!reply.ok) return;
+      const url = URL.createObjectURL(await reply.blob());
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = 'xcert-credits.csv';
+      document.body.append(link);
+      link.click();
+      link.remove();
+      URL.revokeObjectURL(url);
+    } catch (_) { /* offline: the button can be pressed again */ }
   }
 
   // ---------------------------------------------------------------- wiring
@@ -1141,6 +1199,7 @@
     $('submit-button').addEventListener('click', openSubmitDialog);
     $('submit-cancel').addEventListener('click', () => { submitWanted = false; $('submit-dialog').close(); });
     $('submit-confirm').addEventListener('click', confirmSubmit);
+    $('awards-csv').addEventListener('click', downloadCredits);
     window.addEventListener('online', () => { backoffMs = 0; schedule(0); });
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible' && attempt && !stopped) {

@@ -423,7 +423,8 @@ mod tests {
     #[test]
     fn altering_any_signed_field_makes_the_document_invalid() {
         let (document, public) = signed();
-        let alterations: Vec<(&str, fn(&mut Payload))> = vec![
+        type Alteration = (&'static str, fn(&mut Payload));
+        let alterations: Vec<Alteration> = vec![
             ("certificate_code", |p| p.certificate_code.push('X')),
             ("certificate_level", |p| {
                 p.certificate_level = "senior".to_owned();
@@ -460,7 +461,7 @@ mod tests {
             verify(&altered, &public),
             Err(VerifyError::Format(_))
         ));
-        let mut altered = document.clone();
+        let mut altered = document;
         altered.payload.key_id = "0000000000000000".to_owned();
         assert!(matches!(
             verify(&altered, &public),
@@ -494,7 +495,7 @@ mod tests {
     fn a_document_signed_with_another_key_is_refused_even_when_it_carries_that_key() {
         let (genuine, public) = signed();
         let forger = SigningKey::from_seed(&[9; 32]);
-        let mut forged_payload = genuine.payload.clone();
+        let mut forged_payload = genuine.payload;
         forged_payload.holder_name = "Mallory".to_owned();
         // The forger signs with their own key and names it honestly: the trusted key differs.
         forged_payload.key_id = forger.public_key().key_id();

@@ -5,7 +5,9 @@
 //! wrong pair gets one answer, 401 `invalid_credentials`, whether the ticket is unknown or the
 //! number wrong; attempts are rate limited per ticket and address like staff logins. Each
 //! login opens a new session (a reload or another device logs in again), and the token lives
-//! until the sitting's close plus an hour at most.
+//! until the sitting's close plus an hour at most. Once the sitting's results are published,
+//! a candidate may log in again at any time for a short session to read their result, ban,
+//! certificates and credit account (the exam itself stays closed: starts and saves refuse).
 
 use std::net::SocketAddr;
 
@@ -28,6 +30,8 @@ use crate::storage::sittings::CandidateSession;
 const AFTER_CLOSE_SECS: i64 = 3600;
 /// Nor does it last longer than this, unless the attempt itself (with extra time) is longer.
 const MAX_LIFETIME_SECS: i64 = 12 * 3600;
+/// A login after the exam, to read published results, certificates and credits, lasts this.
+const RESULTS_SESSION_SECS: i64 = 2 * 3600;
 
 pub(super) fn routes() -> Vec<Route> {
     vec![
@@ -107,16 +111,19 @@ async fn login(
     };
     let now = now_seconds();
     let attempt_secs = holder.duration_secs.saturating_add(holder.extra_time_secs);
-    let expires_at = holder
+    let mut expires_at = holder
         .closes_at
         .saturating_add(AFTER_CLOSE_SECS)
         .min(now.saturating_add(MAX_LIFETIME_SECS.max(attempt_secs + AFTER_CLOSE_SECS)));
+    if expires_at <= now && holder.published_at.is_some() {
+        expires_at = now.saturating_add(RESULTS_SESSION_SECS);
+    }
     if expires_at <= now {
         return Err(AppError::refused(
             StatusCode::FORBIDDEN,
             "sitting_closed",
             format!(
-                "this sitting closed at {}; there is nothing left to do in it",
+                "this sitting closed at {}; log in again once its results are published",
                 rfc3339(holder.closes_at)
             ),
         ));

@@ -356,7 +356,7 @@ fn deduplicate(saves: &[Save]) -> (Vec<&Save>, Vec<usize>) {
 
 /// Rows per upsert statement: the largest power of two up to [`MAX_CHUNK`] that fits `left`,
 /// so a handful of statement texts (prepared once per connection) serve every batch size.
-fn chunk_size(left: usize) -> usize {
+pub(crate) fn chunk_size(left: usize) -> usize {
     if left >= MAX_CHUNK {
         MAX_CHUNK
     } else {
@@ -388,7 +388,7 @@ fn upsert_sql(rows: usize) -> String {
 }
 
 /// Inserts `rows` item scores (attempt, item, state, score, max, graded_at) in one statement.
-fn scores_sql(rows: usize) -> String {
+pub(crate) fn scores_sql(rows: usize) -> String {
     let values = (0..rows)
         .map(|row| format!("({})", placeholders(row * 6 + 1, 6)))
         .collect::<Vec<_>>()
@@ -406,13 +406,23 @@ macro_rules! close_in {
         let close: &Close = $close;
         let mut closed = false;
         if close.closing == Closing::Submit {
+            // The submit is in time by when it reached the server ($2), and takes effect after
+            // every save the server accepted before it: a save that arrived a moment after the
+            // submit request but was written first (an earlier batch, another writer) is part
+            // of the attempt, so the finish time is never before a stored answer.
+            let (last_save,): (Option<i64>,) =
+                sqlx::query_as("SELECT MAX(saved_at) FROM responses WHERE attempt_id = $1")
+                    .bind(&close.attempt_id)
+                    .fetch_one(&mut *$tx)
+                    .await?;
             closed = sqlx::query(
-                "UPDATE attempts SET status = 'submitted', finished_at = $2 \
+                "UPDATE attempts SET status = 'submitted', finished_at = $4 \
                  WHERE id = $1 AND status = 'in_progress' AND $2 <= deadline + $3",
             )
             .bind(&close.attempt_id)
             .bind(close.now)
             .bind($grace_ms)
+            .bind(last_save.map_or(close.now, |last| last.max(close.now)))
             .execute(&mut *$tx)
             .await?
             .rows_affected()
@@ -446,49 +456,6 @@ macro_rules! close_in {
                 }
             }
         }
-    }};
-}
-
-/// Records one closed attempt's scores inside the transaction `$tx`, once: the `graded_at`
-/// claim and the rows are written together; evaluates to whether this call recorded them.
-macro_rules! grade_in {
-    ($tx:ident, $grade:expr) => {{
-        let grade: &AttemptScores = $grade;
-        let claimed = sqlx::query(
-            "UPDATE attempts SET graded_at = $2 \
-             WHERE id = $1 AND graded_at IS NULL AND status IN ('submitted', 'expired')",
-        )
-        .bind(&grade.attempt_id)
-        .bind(grade.graded_at)
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if claimed {
-            let mut rest: &[(String, Option<u32>, u32)] = &grade.scores;
-            while !rest.is_empty() {
-                let (chunk, tail) = rest.split_at(chunk_size(rest.len()));
-                rest = tail;
-                let sql = scores_sql(chunk.len());
-                let mut query = sqlx::query(&sql);
-                for (item_id, score, max) in chunk {
-                    let state = if score.is_some() {
-                        "graded"
-                    } else {
-                        "needs_manual"
-                    };
-                    query = query
-                        .bind(&grade.attempt_id)
-                        .bind(item_id)
-                        .bind(state)
-                        .bind(score.map(i64::from))
-                        .bind(i64::from(*max))
-                        .bind(grade.graded_at);
-                }
-                query.execute(&mut *$tx).await?;
-            }
-        }
-        claimed
     }};
 }
 

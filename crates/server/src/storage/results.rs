@@ -171,15 +171,6 @@ fn ban_from_row(row: BanRow) -> BanRecord {
     }
 }
 
-/// The objective scores of a closed attempt that had none yet, graded before publication.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LateScores {
-    /// The attempt.
-    pub attempt_id: String,
-    /// `(item id, score or None for manual grading, points)`, hundredths.
-    pub scores: Vec<(String, Option<u32>, u32)>,
-}
-
 /// A closed attempt (submitted or expired) of a sitting without any item score.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnscoredAttempt {
@@ -357,17 +348,6 @@ fn insert_results_sql(rows: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!("INSERT INTO results ({RESULT_COLUMNS}) VALUES {values}")
-}
-
-fn scores_sql(rows: usize) -> String {
-    let values = (0..rows)
-        .map(|row| format!("({})", placeholders(row * 6 + 1, 6)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "INSERT INTO item_scores (attempt_id, item_id, state, score_hundredths, max_hundredths, graded_at) \
-         VALUES {values} ON CONFLICT (attempt_id, item_id) DO NOTHING"
-    )
 }
 
 fn to_i64(value: usize) -> i64 {
@@ -548,7 +528,7 @@ impl Storage {
             sqlx::query_as(
                 "SELECT a.id, a.bank_version_id, a.paper FROM attempts a \
                  WHERE a.sitting_id = $1 AND a.status IN ('submitted', 'expired') \
-                 AND NOT EXISTS (SELECT 1 FROM item_scores s WHERE s.attempt_id = a.id) ORDER BY a.id",
+                 AND a.graded_at IS NULL ORDER BY a.id",
             )
             .bind(sitting_id)
             .fetch_all(pool)
@@ -562,7 +542,7 @@ impl Storage {
                 "SELECT r.attempt_id, r.item_id, r.seq, r.response, r.saved_at FROM responses r \
                  JOIN attempts a ON a.id = r.attempt_id \
                  WHERE a.sitting_id = $1 AND a.status IN ('submitted', 'expired') \
-                 AND NOT EXISTS (SELECT 1 FROM item_scores s WHERE s.attempt_id = a.id) \
+                 AND a.graded_at IS NULL \
                  ORDER BY r.attempt_id, r.item_id",
             )
             .bind(sitting_id)
@@ -600,7 +580,7 @@ impl Storage {
     pub async fn publish_results(
         &self,
         rules: &SittingRules,
-        late: &[LateScores],
+        late: &[super::delivery::AttemptScores],
     ) -> Result<PublishOutcome, StorageError> {
         let sitting_id = rules.sitting_id.as_str();
         on_pool!(self, pool => {
@@ -632,26 +612,8 @@ impl Storage {
                 tx.rollback().await?;
                 return Ok(PublishOutcome::AttemptsOpen { open });
             }
-            let graded_at = rules.now.saturating_mul(1000);
             for attempt in late {
-                let mut rest: &[(String, Option<u32>, u32)] = &attempt.scores;
-                while !rest.is_empty() {
-                    let (chunk, tail) = rest.split_at(rest.len().min(128));
-                    rest = tail;
-                    let sql = scores_sql(chunk.len());
-                    let mut query = sqlx::query(&sql);
-                    for (item_id, score, max) in chunk {
-                        let state = if score.is_some() { "graded" } else { "needs_manual" };
-                        query = query
-                            .bind(&attempt.attempt_id)
-                            .bind(item_id)
-                            .bind(state)
-                            .bind(score.map(i64::from))
-                            .bind(i64::from(*max))
-                            .bind(graded_at);
-                    }
-                    query.execute(&mut *tx).await?;
-                }
+                grade_in!(tx, attempt);
             }
             let standings = standings_in!(tx, sitting_id);
             let items: i64 = standings.iter().map(|standing| standing.manual).sum();

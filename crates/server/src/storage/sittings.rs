@@ -210,6 +210,8 @@ pub struct TicketHolder {
     pub duration_secs: i64,
     /// Extra time granted to this registration.
     pub extra_time_secs: i64,
+    /// When the sitting's results were published (Unix seconds), if they were.
+    pub published_at: Option<i64>,
 }
 
 /// Who a live candidate session belongs to.
@@ -625,7 +627,8 @@ impl Storage {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT r.id AS registration_id, r.sitting_id, r.person_id, p.document_kind, \
-                 p.document_number, s.opens_at, s.closes_at, s.duration_secs, r.extra_time_secs \
+                 p.document_number, s.opens_at, s.closes_at, s.duration_secs, r.extra_time_secs, \
+                 s.published_at \
                  FROM registrations r JOIN people p ON p.id = r.person_id \
                  JOIN sittings s ON s.id = r.sitting_id WHERE r.ticket = $1",
             )

@@ -192,7 +192,7 @@ async fn a_passing_candidate_gets_a_signed_certificate_that_anyone_verifies_with
     assert_eq!(mine[0]["credits"], 2);
     assert_eq!(
         mine[0]["print_url"],
-        format!("/issued-certificates/{number}/print")
+        format!("/certificates/{number}/print")
     );
     assert!(candidate_list(&app, &tokens[1]).await.is_empty());
 

@@ -304,8 +304,8 @@ async fn insert_attempt(
     exec(
         storage,
         "INSERT INTO attempts (id, registration_id, sitting_id, status, started_at, deadline, \
-         finished_at, paper, seed, bank_version_id, bank_hash, blueprint_hash) \
-         VALUES ($1, $2, $3, 'submitted', 0, 1, 1, $4, 'seed', $5, 'hash', 'hash')",
+         finished_at, paper, seed, bank_version_id, bank_hash, blueprint_hash, graded_at) \
+         VALUES ($1, $2, $3, 'submitted', 0, 1, 1, $4, 'seed', $5, 'hash', 'hash', 1)",
         &[
             text(&attempt),
             text(&candidate.registration),
@@ -481,6 +481,12 @@ async fn a_real_exam_is_graded_ranked_and_published_and_only_then_shown_to_its_c
         &[text(&attempts[1])],
     )
     .await;
+    exec(
+        &storage,
+        "UPDATE attempts SET graded_at = NULL WHERE id = $1",
+        &[text(&attempts[1])],
+    )
+    .await;
     close_late_entry(&storage, &exam.sitting).await;
     let reply = publish(&app, &exam).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -516,6 +522,24 @@ async fn a_real_exam_is_graded_ranked_and_published_and_only_then_shown_to_its_c
     app.get("/api/v1/candidate/result", Some(&absent))
         .await
         .assert_error(StatusCode::NOT_FOUND, "no_result");
+
+    // Results come out long after the exam: with the window closed hours ago, a candidate of a
+    // published sitting still logs in (for a short session) to read their result.
+    let now = jiff::Timestamp::now().as_second();
+    exec(
+        &storage,
+        "UPDATE sittings SET opens_at = $2, late_entry_until = $2, closes_at = $3 WHERE id = $1",
+        &[
+            text(&exam.sitting),
+            Arg::Int(now - 6 * 3600),
+            Arg::Int(now - 3 * 3600),
+        ],
+    )
+    .await;
+    let later = candidate_token(&app, &exam.candidates[1]).await;
+    let mine = app.get("/api/v1/candidate/result", Some(&later)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body["total"], json!(4));
 }
 
 /// A second sitting of the fixture's certificate on `date` (CST), with the fixture's site.
