@@ -451,6 +451,12 @@ async fn media(
         .get(&path)
         .ok_or(AppError::NotFound("media file"))?
         .clone();
+    Ok(media_response(&path, bytes))
+}
+
+/// A bank media file as served to a browser: its image type, shown as an image and never run
+/// as a document of this origin (sandbox CSP, nosniff). Used for candidates and graders.
+pub(super) fn media_response(path: &str, bytes: Vec<u8>) -> Response {
     let content_type = match path
         .rsplit('.')
         .next()
@@ -476,7 +482,7 @@ async fn media(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    Ok(response)
+    response
 }
 
 #[derive(Debug, Deserialize, Serialize)]
